@@ -1,0 +1,51 @@
+# ferrovs: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CLANG ?= clang-19
+export LLC ?= llc-19
+
+.PHONY: all build release test test-unit test-fuzz-corpus lint fmt bench demo deps-test deps-demo fuzz clean
+
+all: build
+
+build:
+	$(CARGO) build --workspace --locked
+
+release:
+	$(CARGO) build --workspace --release --locked
+
+# Everything CI runs: formatting, lints, every unit/property/integration test, and the fuzz
+# corpora replayed as ordinary tests.
+test: deps-test
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Criterion micro-benchmarks (figures go to BENCHMARKS.md by hand, with the command).
+bench:
+	$(CARGO) bench -p benches
+
+# Run every fuzz target for FUZZ_SECONDS each (cargo-fuzz on stable: no sanitizer).
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in $$(cargo fuzz list); do \
+	  cargo fuzz run -s none $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+deps-test:
+	@bash .ci/deps.sh test
+
+deps-demo:
+	@bash .ci/deps.sh demo
+
+demo: deps-demo release
+	bash .ci/demo.sh
+
+clean:
+	$(CARGO) clean

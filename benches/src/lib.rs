@@ -1,0 +1,1 @@
+//! Shared helpers for the ferrovs benchmarks (rule-set and packet generators).

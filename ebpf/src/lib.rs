@@ -1,0 +1,1 @@
+//! ferrovs XDP programs and their loader (not yet written; see issue 4).

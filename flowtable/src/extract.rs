@@ -1,0 +1,1 @@
+//! Flow key extraction from Ethernet frames (placeholder: being written).

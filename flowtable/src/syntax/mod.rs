@@ -1,0 +1,1 @@
+//! ovs-ofctl flow syntax (placeholder: being written).
