@@ -1,0 +1,7 @@
+//! Fuzz target `frame_parse` (placeholder until its decoder lands).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = data;
+});
