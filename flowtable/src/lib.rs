@@ -6,15 +6,20 @@
 //! as values, so every piece is tested without sockets.
 
 pub mod action;
+pub mod bridge;
 pub mod classifier;
 pub mod extract;
 pub mod field;
 pub mod flow_match;
 pub mod flow_mod;
 pub mod key;
+pub mod normal;
 pub mod odp;
+pub mod pipeline;
 pub mod port;
+pub mod rule;
 pub mod syntax;
+pub mod xlate;
 
 pub use action::Action;
 pub use field::{Field, SubField};
