@@ -141,7 +141,12 @@ impl Default for Pipeline {
 impl Pipeline {
     /// Empty tables, no groups.
     pub fn new() -> Self {
-        Pipeline { tables: (0..N_TABLES).map(|_| Table::default()).collect(), groups: BTreeMap::new(), version: 1, generation: 0 }
+        Pipeline {
+            tables: (0..N_TABLES).map(|_| Table::default()).collect(),
+            groups: BTreeMap::new(),
+            version: 1,
+            generation: 0,
+        }
     }
 
     /// The classifier version readers should use.
@@ -181,11 +186,21 @@ impl Pipeline {
 
     /// Every rule in `table_id` (or all tables) covered by `m`, passing the cookie and output
     /// filters: the selection of non-strict stats requests and deletes.
-    pub fn select(&self, table_id: u8, m: &Match, cookie: u64, cookie_mask: u64, out_port: PortNo, out_group: u32) -> Vec<Arc<Rule>> {
+    pub fn select(
+        &self,
+        table_id: u8,
+        m: &Match,
+        cookie: u64,
+        cookie_mask: u64,
+        out_port: PortNo,
+        out_group: u32,
+    ) -> Vec<Arc<Rule>> {
         Self::table_ids(table_id)
             .flat_map(|t| self.tables[usize::from(t)].cls.iter_covered(m, self.version))
             .map(|e| &e.value)
-            .filter(|r| r.cookie_matches(cookie, cookie_mask) && r.outputs_to(out_port) && r.outputs_to_group(out_group))
+            .filter(|r| {
+                r.cookie_matches(cookie, cookie_mask) && r.outputs_to(out_port) && r.outputs_to_group(out_group)
+            })
             .cloned()
             .collect()
     }
@@ -220,7 +235,14 @@ impl Pipeline {
             FlowModCommand::Add => self.add(fm, now, learned_by, &mut effects)?,
             FlowModCommand::Modify | FlowModCommand::ModifyStrict => {
                 let rules = if fm.command == FlowModCommand::Modify {
-                    self.select(fm.table_id, &fm.match_, fm.cookie, fm.cookie_mask, PortNo::NONE, crate::flow_mod::GROUP_ANY)
+                    self.select(
+                        fm.table_id,
+                        &fm.match_,
+                        fm.cookie,
+                        fm.cookie_mask,
+                        PortNo::NONE,
+                        crate::flow_mod::GROUP_ANY,
+                    )
                 } else {
                     self.select_strict(fm, false)
                 };
@@ -306,7 +328,13 @@ impl Pipeline {
         Ok(())
     }
 
-    fn add(&mut self, fm: &FlowMod, now: Millis, learned_by: Option<u64>, effects: &mut ModEffects) -> Result<(), FlowModError> {
+    fn add(
+        &mut self,
+        fm: &FlowMod,
+        now: Millis,
+        learned_by: Option<u64>,
+        effects: &mut ModEffects,
+    ) -> Result<(), FlowModError> {
         let v = self.version;
         let table = &mut self.tables[usize::from(fm.table_id)];
         let existing = table.cls.find_exact(&fm.match_, fm.priority, v).map(|e| Arc::clone(&e.value));
@@ -350,7 +378,8 @@ impl Pipeline {
     fn replace_actions(&mut self, old: &Arc<Rule>, fm: &FlowMod, now: Millis) {
         let v = self.version;
         let table = &mut self.tables[usize::from(old.table_id)];
-        let stats = if fm.flags & flags::RESET_COUNTS != 0 { Arc::new(RuleStats::new(now)) } else { Arc::clone(&old.stats) };
+        let stats =
+            if fm.flags & flags::RESET_COUNTS != 0 { Arc::new(RuleStats::new(now)) } else { Arc::clone(&old.stats) };
         let rule = Rule {
             table_id: old.table_id,
             priority: old.priority,
@@ -434,11 +463,20 @@ impl Pipeline {
                 if gm.command == GroupModCommand::Modify && !exists {
                     return Err(FlowModError::UnknownGroup(gm.group_id));
                 }
-                let stats = self.groups.get(&gm.group_id).map_or_else(|| Arc::new(RuleStats::new(now)), |g| Arc::clone(&g.stats));
+                let stats = self
+                    .groups
+                    .get(&gm.group_id)
+                    .map_or_else(|| Arc::new(RuleStats::new(now)), |g| Arc::clone(&g.stats));
                 let created = self.groups.get(&gm.group_id).map_or(now, |g| g.created);
                 self.groups.insert(
                     gm.group_id,
-                    Group { group_id: gm.group_id, group_type: gm.group_type, buckets: gm.buckets.clone(), created, stats },
+                    Group {
+                        group_id: gm.group_id,
+                        group_type: gm.group_type,
+                        buckets: gm.buckets.clone(),
+                        created,
+                        stats,
+                    },
                 );
                 effects.changed += 1;
             }

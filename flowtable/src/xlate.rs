@@ -206,12 +206,16 @@ impl<'a> Ctx<'a> {
             P::Vlan => self.read_bits(Field::VlanTci, u128::from(VLAN_CFI)) != 0,
             P::EthType(types) => types.contains(&(self.read(Field::EthType) as u16)),
             P::IpProto(types, protos) => {
-                types.contains(&(self.read(Field::EthType) as u16)) && protos.contains(&(self.read(Field::IpProto) as u8))
+                types.contains(&(self.read(Field::EthType) as u16))
+                    && protos.contains(&(self.read(Field::IpProto) as u8))
             }
             P::Nd | P::NdSolicit | P::NdAdvert => {
                 self.read(Field::EthType) as u16 == ethertype::IPV6
                     && self.read(Field::IpProto) as u8 == ipproto::ICMPV6
-                    && matches!((field.prerequisite(), self.read(Field::IcmpType)), (P::Nd, 135 | 136) | (P::NdSolicit, 135) | (P::NdAdvert, 136))
+                    && matches!(
+                        (field.prerequisite(), self.read(Field::IcmpType)),
+                        (P::Nd, 135 | 136) | (P::NdSolicit, 135) | (P::NdAdvert, 136)
+                    )
             }
         }
     }
@@ -344,11 +348,16 @@ impl<'a> Ctx<'a> {
         if want == have {
             return;
         }
-        let depth = |t: [u16; 2]| usize::from(t[0] & VLAN_CFI != 0) + usize::from(t[0] & VLAN_CFI != 0 && t[1] & VLAN_CFI != 0);
+        let depth =
+            |t: [u16; 2]| usize::from(t[0] & VLAN_CFI != 0) + usize::from(t[0] & VLAN_CFI != 0 && t[1] & VLAN_CFI != 0);
         let (dw, dh) = (depth(want), depth(have));
         if dw == dh && dw > 0 && (dw == 1 || want[1] == have[1]) {
             let mask = VLAN_VID_MASK | VLAN_PCP_MASK;
-            self.out.actions.push(DpAction::SetMasked { field: Field::VlanTci, value: u128::from(want[0] & mask), mask: u128::from(mask) });
+            self.out.actions.push(DpAction::SetMasked {
+                field: Field::VlanTci,
+                value: u128::from(want[0] & mask),
+                mask: u128::from(mask),
+            });
         } else {
             for _ in 0..dh {
                 self.out.actions.push(DpAction::PopVlan);
@@ -500,7 +509,10 @@ impl<'a> Ctx<'a> {
         use std::mem::discriminant;
         let same = |a: &Action| match (a, &action) {
             (Action::SetField { field: f1, .. }, Action::SetField { field: f2, .. }) => f1 == f2,
-            (Action::Output { .. } | Action::OutputReg { .. } | Action::Controller(_), Action::Output { .. } | Action::OutputReg { .. } | Action::Controller(_)) => true,
+            (
+                Action::Output { .. } | Action::OutputReg { .. } | Action::Controller(_),
+                Action::Output { .. } | Action::OutputReg { .. } | Action::Controller(_),
+            ) => true,
             _ => discriminant(a) == discriminant(&action),
         };
         self.action_set.retain(|a| !same(a));
@@ -600,8 +612,18 @@ impl<'a> Ctx<'a> {
             self.out.error = Some(XlateError::TooDeep);
             return;
         }
-        let saved = (self.flow, self.overwritten, self.bridge_idx, std::mem::take(&mut self.action_set), self.table_id, self.cookie, self.dropped);
-        for f in [Field::Metadata, Field::TunId, Field::TunSrc, Field::TunDst].into_iter().chain((0..8).map(Field::Xreg)) {
+        let saved = (
+            self.flow,
+            self.overwritten,
+            self.bridge_idx,
+            std::mem::take(&mut self.action_set),
+            self.table_id,
+            self.cookie,
+            self.dropped,
+        );
+        for f in
+            [Field::Metadata, Field::TunId, Field::TunSrc, Field::TunDst].into_iter().chain((0..8).map(Field::Xreg))
+        {
             self.flow.set(f, 0);
             self.overwritten.set_all(f);
         }
@@ -667,9 +689,12 @@ impl<'a> Ctx<'a> {
         let buckets: Vec<&crate::flow_mod::Bucket> = match group.group_type {
             GroupType::All => group.buckets.iter().collect(),
             GroupType::Indirect => group.buckets.first().into_iter().collect(),
-            GroupType::FastFailover => {
-                group.buckets.iter().find(|b| b.watch_port == PortNo::NONE || bridge.ports.get(&b.watch_port).is_some_and(|p| !p.down)).into_iter().collect()
-            }
+            GroupType::FastFailover => group
+                .buckets
+                .iter()
+                .find(|b| b.watch_port == PortNo::NONE || bridge.ports.get(&b.watch_port).is_some_and(|p| !p.down))
+                .into_iter()
+                .collect(),
             GroupType::Select => self.select_bucket(&group.buckets).into_iter().collect(),
         };
         for bucket in buckets {
@@ -751,7 +776,11 @@ impl<'a> Ctx<'a> {
                 }
                 LearnSpec::Load { dst, src } => {
                     let v = self.learn_value(src, *dst);
-                    fm.actions.push(Action::SetField { field: dst.field, value: (v << dst.ofs) & dst.mask(), mask: dst.mask() });
+                    fm.actions.push(Action::SetField {
+                        field: dst.field,
+                        value: (v << dst.ofs) & dst.mask(),
+                        mask: dst.mask(),
+                    });
                 }
                 LearnSpec::Output { src } => {
                     let port = PortNo(self.read_subfield(*src) as u16);

@@ -22,7 +22,10 @@ fn in_port(p: u16) -> Match {
 fn bridge() -> Bridge {
     let mut b = Bridge::new("br0");
     for p in 1..=4u16 {
-        b.ports.insert(PortNo(p), PortInfo { name: format!("p{p}"), dp_port: Some(DpPort(100 + u32::from(p))), ..PortInfo::default() });
+        b.ports.insert(
+            PortNo(p),
+            PortInfo { name: format!("p{p}"), dp_port: Some(DpPort(100 + u32::from(p))), ..PortInfo::default() },
+        );
     }
     b
 }
@@ -165,7 +168,9 @@ fn goto_table_and_table_miss() {
     // With an OpenFlow 1.0 controller wanting misses: a packet-in with reason no_match.
     b.miss_to_controller = true;
     let x = xlate(std::slice::from_ref(&b), 0, &key(3), 0);
-    assert!(matches!(&x.actions[..], [DpAction::Userspace(p)] if p.reason == flowtable::action::PacketInReason::NoMatch && p.cookie == u64::MAX));
+    assert!(
+        matches!(&x.actions[..], [DpAction::Userspace(p)] if p.reason == flowtable::action::PacketInReason::NoMatch && p.cookie == u64::MAX)
+    );
     // goto_table must go forward.
     let err = b.pipeline.apply(&FlowMod::add(5, 1, Match::ANY, vec![Action::GotoTable(5)]), 0).unwrap_err();
     assert!(matches!(err, FlowModError::BadGotoTable { from: 5, to: 5 }));
@@ -176,9 +181,12 @@ fn action_set_runs_in_spec_order_at_pipeline_end() {
     let mut b = bridge();
     // Table 0 writes an output and a set_field into the set, then goes to table 1 which adds a
     // push_vlan; the set runs push_vlan (order 4) before set_field (6) before output (9).
-    let write = Action::WriteActions(vec![out(2), Action::SetField { field: Field::VlanVid, value: 0x1005, mask: 0x1fff }]);
+    let write =
+        Action::WriteActions(vec![out(2), Action::SetField { field: Field::VlanVid, value: 0x1005, mask: 0x1fff }]);
     b.pipeline.apply(&FlowMod::add(0, 10, Match::ANY, vec![write, Action::GotoTable(1)]), 0).unwrap();
-    b.pipeline.apply(&FlowMod::add(1, 10, Match::ANY, vec![Action::WriteActions(vec![Action::PushVlan(0x8100)])]), 0).unwrap();
+    b.pipeline
+        .apply(&FlowMod::add(1, 10, Match::ANY, vec![Action::WriteActions(vec![Action::PushVlan(0x8100)])]), 0)
+        .unwrap();
     let x = xlate(std::slice::from_ref(&b), 0, &key(1), 0);
     assert_eq!(&x.actions[..], &[DpAction::PushVlan { tpid: 0x8100, tci: 0x1005 }, DpAction::Output(DpPort(102))]);
     // clear_actions empties the set.
@@ -191,7 +199,9 @@ fn output_to_input_port_is_skipped_unless_in_port() {
     let mut b = bridge();
     b.pipeline.apply(&FlowMod::add(0, 10, Match::ANY, vec![out(1), out(2)]), 0).unwrap();
     assert_eq!(outputs(&b, &key(1)), vec![102]);
-    b.pipeline.apply(&FlowMod::add(0, 10, Match::ANY, vec![Action::Output { port: PortNo::IN_PORT, max_len: 0 }]), 0).unwrap();
+    b.pipeline
+        .apply(&FlowMod::add(0, 10, Match::ANY, vec![Action::Output { port: PortNo::IN_PORT, max_len: 0 }]), 0)
+        .unwrap();
     assert_eq!(outputs(&b, &key(1)), vec![101]);
 }
 
@@ -227,7 +237,9 @@ fn dec_ttl_at_one_goes_to_controller_and_stops() {
     let mut k = key(1);
     k.set(Field::IpTtl, 1);
     let x = xlate(std::slice::from_ref(&b), 0, &k, 0);
-    assert!(matches!(&x.actions[..], [DpAction::Userspace(p)] if p.reason == flowtable::action::PacketInReason::InvalidTtl));
+    assert!(
+        matches!(&x.actions[..], [DpAction::Userspace(p)] if p.reason == flowtable::action::PacketInReason::InvalidTtl)
+    );
 }
 
 #[test]
@@ -277,7 +289,13 @@ fn table_limit() {
 #[test]
 fn groups_all_select_indirect_and_delete_cascade() {
     let mut b = bridge();
-    let bucket = |p: u16| Bucket { weight: 1, watch_port: PortNo::NONE, watch_group: u32::MAX, bucket_id: 0, actions: vec![out(p)] };
+    let bucket = |p: u16| Bucket {
+        weight: 1,
+        watch_port: PortNo::NONE,
+        watch_group: u32::MAX,
+        bucket_id: 0,
+        actions: vec![out(p)],
+    };
     let gm = |id, t, buckets| GroupMod { command: GroupModCommand::Add, group_type: t, group_id: id, buckets };
     assert_eq!(
         b.pipeline.apply(&FlowMod::add(0, 10, Match::ANY, vec![Action::Group(1)]), 0).unwrap_err(),
