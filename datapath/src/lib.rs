@@ -1,1 +1,15 @@
-//! ferrovs fast path: poll threads, the exact-match cache and the megaflow cache (not yet written; see issue 4).
+//! ferrovs's fast path.
+//!
+//! Poll threads take frames in batches, extract each frame's flow key, and find what to do in
+//! two caches: the exact-match cache ([`emc`]) and the megaflow cache ([`megaflow`], tuple-space
+//! search over wildcarded flows). A miss is translated by the OpenFlow pipeline
+//! (`flowtable::xlate`) and installed as a new megaflow ([`flow`]); flow-table changes trigger
+//! [`revalidate`]. The caches are pure data structures, tested without sockets.
+
+pub mod emc;
+pub mod flow;
+pub mod megaflow;
+pub mod revalidate;
+
+pub use flow::Megaflow;
+pub use megaflow::MegaflowCache;
