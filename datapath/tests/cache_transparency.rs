@@ -2,6 +2,8 @@
 //! megaflow caches (translating and installing on a miss, revalidating after every flow-table
 //! change) gets exactly the actions a full translation of each packet gives.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
 use datapath::emc::{key_hash, ExactMatchCache};
 use datapath::revalidate::revalidate;
 use datapath::{Megaflow, MegaflowCache};

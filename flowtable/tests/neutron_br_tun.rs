@@ -2,6 +2,8 @@
 //! triggers the table-10 `learn`, and the learned table-20 flow then sends replies for that
 //! MAC back into the right tunnel with the right key, VLAN stripped.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
 use flowtable::action::{Action, Learn, LearnSpec, LearnSrc};
 use flowtable::bridge::{Bridge, PortInfo};
 use flowtable::flow_mod::FlowMod;

@@ -1,6 +1,8 @@
 //! NORMAL as Open vSwitch's VLAN-aware learning switch: access ports tag on the way in and
 //! untag on the way out, trunks carry tags, floods stay inside the VLAN, learned MACs are used.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
 use flowtable::action::Action;
 use flowtable::bridge::{Bridge, PortInfo, VlanConfig, VlanMode};
 use flowtable::flow_mod::FlowMod;

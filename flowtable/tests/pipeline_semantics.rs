@@ -2,6 +2,8 @@
 //! check_overlap, strict and non-strict modify/delete with cookie masks and out_port filters,
 //! priorities, goto_table, table-miss, action-set ordering, bundles, timeouts and groups.
 
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
 use flowtable::action::Action;
 use flowtable::bridge::{Bridge, PortInfo};
 use flowtable::flow_mod::{flags, Bucket, FlowMod, FlowModCommand, GroupMod, GroupModCommand, GroupType, TABLE_ALL};
