@@ -9,6 +9,7 @@
 pub mod emc;
 pub mod flow;
 pub mod megaflow;
+pub mod netdev;
 pub mod revalidate;
 
 pub use flow::Megaflow;
