@@ -6,8 +6,8 @@ what=${1:-test}
 pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || pkgs+=("$2"); }
 case "$what" in
-  test) ;;
-  demo) need ip iproute2 ;;
+  test) need ip iproute2; need ping iputils-ping ;;
+  demo) need ip iproute2; need ping iputils-ping ;;
   *) echo "deps.sh: unknown set '$what' (test|demo)" >&2; exit 2 ;;
 esac
 if ((${#pkgs[@]})); then

@@ -10,7 +10,10 @@ pub mod emc;
 pub mod flow;
 pub mod megaflow;
 pub mod netdev;
+pub mod pmd;
+pub mod poll;
 pub mod revalidate;
+pub mod sys;
 
 pub use flow::Megaflow;
 pub use megaflow::MegaflowCache;

@@ -15,6 +15,7 @@ pub mod flow_mod;
 pub mod key;
 pub mod normal;
 pub mod odp;
+pub mod odp_exec;
 pub mod pipeline;
 pub mod port;
 pub mod rule;

@@ -31,3 +31,4 @@ pub trait Netdev: Send {
         0
     }
 }
+pub mod tap;

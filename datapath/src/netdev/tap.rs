@@ -1,0 +1,147 @@
+//! Tap-backed ports: `internal` ports (a tap device the switch creates and owns, named after
+//! the port, as Open vSwitch's userspace datapath does) and `tap` ports (an existing tap that a
+//! VM owns, attached with an AF_PACKET socket so the VM keeps its file descriptor).
+//!
+//! An internal port's device can be moved to another network namespace
+//! (`ip link set qr-1 netns qrouter`): the file descriptor stays valid and keeps working.
+
+use super::Netdev;
+use crate::sys;
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// Most frames queued for transmission before new ones are dropped.
+const TX_QUEUE_MAX: usize = 1024;
+
+/// How frames reach the device.
+#[derive(Debug)]
+enum Kind {
+    /// A tap device we created: read/write on its /dev/net/tun file descriptor.
+    Internal,
+    /// An existing device: an AF_PACKET socket bound to it.
+    Packet,
+}
+
+/// An internal or tap port.
+#[derive(Debug)]
+pub struct TapNetdev {
+    name: String,
+    fd: OwnedFd,
+    kind: Kind,
+    txq: VecDeque<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    tx_dropped: u64,
+}
+
+impl TapNetdev {
+    /// Creates (or re-opens, after a restart) the internal port `name`, brings it up, and
+    /// sets its MAC address if given.
+    pub fn internal(name: &str, mac: Option<[u8; 6]>) -> io::Result<Self> {
+        let fd = sys::tap_open(name)?;
+        if let Some(mac) = mac {
+            sys::set_mac(name, mac)?;
+        }
+        sys::set_up(name)?;
+        Ok(TapNetdev {
+            name: name.to_owned(),
+            fd,
+            kind: Kind::Internal,
+            txq: VecDeque::new(),
+            spare: Vec::new(),
+            tx_dropped: 0,
+        })
+    }
+
+    /// Attaches to an existing device (a VM's tap, or any netdev) with a packet socket.
+    pub fn attach(name: &str) -> io::Result<Self> {
+        let fd = sys::packet_socket(name)?;
+        Ok(TapNetdev {
+            name: name.to_owned(),
+            fd,
+            kind: Kind::Packet,
+            txq: VecDeque::new(),
+            spare: Vec::new(),
+            tx_dropped: 0,
+        })
+    }
+}
+
+impl Netdev for TapNetdev {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn recv_batch(&mut self, bufs: &mut [Vec<u8>], max: usize) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max.min(bufs.len()) {
+            let buf = &mut bufs[n];
+            buf.clear();
+            buf.resize(sys::MAX_FRAME, 0);
+            let got = match self.kind {
+                Kind::Internal => sys::read(self.fd.as_raw_fd(), buf),
+                Kind::Packet => sys::recv(self.fd.as_raw_fd(), buf),
+            };
+            match got {
+                Ok(len) if len > 0 => {
+                    buf.truncate(len);
+                    n += 1;
+                }
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted => break,
+                Err(e) => return if n > 0 { Ok(n) } else { Err(e) },
+            }
+        }
+        Ok(n)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        if self.txq.len() >= TX_QUEUE_MAX {
+            self.tx_dropped += 1;
+            return Ok(());
+        }
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(frame);
+        self.txq.push_back(buf);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        while let Some(frame) = self.txq.pop_front() {
+            let r = match self.kind {
+                Kind::Internal => sys::write(self.fd.as_raw_fd(), &frame),
+                Kind::Packet => sys::send(self.fd.as_raw_fd(), &frame),
+            };
+            match r {
+                Ok(_) => {}
+                // A full device queue or a device that went down: drop, count, go on.
+                Err(e)
+                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted)
+                        || e.raw_os_error() == Some(libc::EIO)
+                        || e.raw_os_error() == Some(libc::ENETDOWN)
+                        || e.raw_os_error() == Some(libc::ENXIO) =>
+                {
+                    self.tx_dropped += 1;
+                }
+                Err(e) => {
+                    self.tx_dropped += 1;
+                    self.spare.push(frame);
+                    return Err(e);
+                }
+            }
+            if self.spare.len() < 64 {
+                self.spare.push(frame);
+            }
+        }
+        Ok(())
+    }
+
+    fn poll_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn tx_dropped(&self) -> u64 {
+        self.tx_dropped
+    }
+}

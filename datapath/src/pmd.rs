@@ -1,0 +1,208 @@
+//! A poll-mode thread's packet processing: key extraction, the exact-match cache, the
+//! megaflow cache, translation on a miss (the "upcall", done inline as in Open vSwitch's
+//! userspace datapath), megaflow installation, and action execution.
+//!
+//! [`Pmd::process_batch`] is pure apart from the [`DpSink`] it transmits through, so the same
+//! code runs in the daemon's threads and in tests.
+
+use crate::emc::{key_hash, ExactMatchCache};
+use crate::flow::Megaflow;
+use crate::megaflow::MegaflowCache;
+use crate::revalidate::revalidate;
+use flowtable::bridge::Bridge;
+use flowtable::extract::flow_extract;
+use flowtable::odp_exec::{execute, DpSink};
+use flowtable::rule::Millis;
+use flowtable::xlate::{xlate, SideEffect};
+use flowtable::{DpPort, PortNo};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the switch looks like to the datapath: the bridges and which bridge port each
+/// datapath port is. Shared behind a lock; `generation` changes whenever anything that can
+/// change a translation does.
+#[derive(Debug, Default)]
+pub struct SwitchState {
+    /// The bridges.
+    pub bridges: Vec<Bridge>,
+    /// Datapath port -> (bridge index, OpenFlow port).
+    pub ports: BTreeMap<DpPort, (usize, PortNo)>,
+    /// Bumped on every flow table, port or MAC table change.
+    pub generation: u64,
+}
+
+impl SwitchState {
+    /// Records a change: cached megaflows must be revalidated.
+    pub fn changed(&mut self) {
+        self.generation += 1;
+    }
+}
+
+/// Per-thread counters, as `dpif-netdev/pmd-stats-show` reports them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PmdStats {
+    /// Packets received.
+    pub packets: u64,
+    /// Exact-match cache hits.
+    pub emc_hits: u64,
+    /// Megaflow cache hits.
+    pub megaflow_hits: u64,
+    /// Misses translated by the pipeline.
+    pub upcalls: u64,
+    /// Packets from ports no bridge owns.
+    pub lost: u64,
+    /// Megaflows that could not be cached (cache full).
+    pub not_cached: u64,
+    /// Revalidation passes.
+    pub revalidations: u64,
+}
+
+/// Counters of one datapath port, as `ovs-ofctl dump-ports` reports them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PortCounters {
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames transmitted.
+    pub tx_packets: u64,
+    /// Bytes transmitted.
+    pub tx_bytes: u64,
+    /// Frames dropped on transmit.
+    pub tx_dropped: u64,
+}
+
+/// One poll thread's caches and counters.
+#[derive(Debug)]
+pub struct Pmd {
+    /// Per bridge: megaflow cache and exact-match cache (OpenFlow in_port is per bridge).
+    caches: BTreeMap<usize, (MegaflowCache, ExactMatchCache)>,
+    seen_generation: u64,
+    /// Whether the caches are used (off: every packet is translated; for tests and debugging).
+    pub caches_enabled: bool,
+    /// Counters.
+    pub stats: PmdStats,
+    /// Side effects of this batch's translations, for the caller to apply under a write lock.
+    pub side_effects: Vec<SideEffect>,
+    /// Per-port counters.
+    pub ports: BTreeMap<DpPort, PortCounters>,
+}
+
+impl Default for Pmd {
+    fn default() -> Self {
+        Pmd {
+            caches: BTreeMap::new(),
+            seen_generation: 0,
+            caches_enabled: true,
+            stats: PmdStats::default(),
+            side_effects: Vec::new(),
+            ports: BTreeMap::new(),
+        }
+    }
+}
+
+impl Pmd {
+    /// Processes frames received on datapath port `in_port`.
+    pub fn process_batch(
+        &mut self,
+        state: &SwitchState,
+        in_port: DpPort,
+        frames: &mut [Vec<u8>],
+        sink: &mut impl DpSink,
+        now: Millis,
+    ) {
+        if state.generation != self.seen_generation {
+            self.seen_generation = state.generation;
+            self.stats.revalidations += 1;
+            for (bridge, (megaflows, _)) in &mut self.caches {
+                revalidate(megaflows, &state.bridges, *bridge, now);
+            }
+        }
+        let counters = self.ports.entry(in_port).or_default();
+        counters.rx_packets += frames.len() as u64;
+        counters.rx_bytes += frames.iter().map(|f| f.len() as u64).sum::<u64>();
+        let Some(&(bridge, of_port)) = state.ports.get(&in_port) else {
+            self.stats.lost += frames.len() as u64;
+            return;
+        };
+        let (megaflows, emc) = self.caches.entry(bridge).or_default();
+        for frame in frames.iter_mut() {
+            self.stats.packets += 1;
+            let key = flow_extract(frame, of_port);
+            let len = frame.len() as u64;
+            let flow = if self.caches_enabled {
+                let h = key_hash(&key);
+                if let Some(mf) = emc.lookup(h, &key) {
+                    self.stats.emc_hits += 1;
+                    Some(Arc::clone(mf))
+                } else if let Some(mf) = megaflows.lookup(&key) {
+                    self.stats.megaflow_hits += 1;
+                    let mf = Arc::clone(mf);
+                    emc.insert(h, &key, &mf);
+                    Some(mf)
+                } else {
+                    None
+                }
+            } else {
+                None
+            };
+            let flow = if let Some(f) = flow {
+                f
+            } else {
+                self.stats.upcalls += 1;
+                let x = xlate(&state.bridges, bridge, &key, now);
+                self.side_effects.extend(x.side_effects.iter().cloned());
+                let mf = Arc::new(Megaflow::from_xlation(&key, x, now));
+                if self.caches_enabled {
+                    if megaflows.insert(Arc::clone(&mf)) {
+                        emc.insert(key_hash(&key), &key, &mf);
+                    } else {
+                        self.stats.not_cached += 1;
+                    }
+                }
+                mf
+            };
+            flow.hit(1, len, now);
+            if !self.caches_enabled {
+                flow.push_stats(now);
+            }
+            execute(frame, &flow.actions, sink);
+        }
+    }
+
+    /// Credits cached megaflows' counts to their rules (periodic, as revalidators do) and
+    /// removes megaflows idle for `max_idle` ms; returns side effects of used flows to repeat
+    /// (learn refresh, MAC learning).
+    pub fn sweep(&mut self, now: Millis, max_idle: Millis) -> Vec<SideEffect> {
+        let mut repeat = Vec::new();
+        for (megaflows, emc) in self.caches.values_mut() {
+            let mut any_removed = false;
+            for mf in megaflows.iter() {
+                if mf.push_stats(now) > 0 {
+                    repeat.extend(mf.side_effects.iter().cloned());
+                }
+            }
+            let removed = megaflows.retain(|mf| now.saturating_sub(mf.used().max(mf.created)) < max_idle);
+            any_removed |= !removed.is_empty();
+            if any_removed {
+                emc.clear();
+            }
+        }
+        repeat
+    }
+
+    /// Every cached megaflow with the bridge it belongs to (for `dpctl/dump-flows`).
+    pub fn megaflows(&self) -> impl Iterator<Item = (usize, &Arc<Megaflow>)> {
+        self.caches.iter().flat_map(|(b, (m, _))| m.iter().map(move |mf| (*b, mf)))
+    }
+
+    /// Drops every cached megaflow (`dpctl/del-flows`).
+    pub fn flush(&mut self, now: Millis) {
+        for (megaflows, emc) in self.caches.values_mut() {
+            for mf in megaflows.clear() {
+                mf.push_stats(now);
+            }
+            emc.clear();
+        }
+    }
+}

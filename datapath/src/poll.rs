@@ -1,0 +1,184 @@
+//! The poll loop: one thread that sleeps in poll(2) until a port has frames (so an idle switch
+//! uses no CPU), receives up to [`BATCH`] frames per port, processes them with [`Pmd`], and
+//! flushes every port it transmitted on once per batch. Every [`SWEEP_MS`] it pushes megaflow
+//! statistics to the OpenFlow rules, expires idle megaflows, rules and MAC entries.
+
+use crate::netdev::Netdev;
+use crate::pmd::{Pmd, SwitchState};
+use crate::sys;
+use flowtable::odp::PacketIn;
+use flowtable::odp_exec::DpSink;
+use flowtable::rule::{Millis, RemovedRule};
+use flowtable::xlate::apply_side_effects;
+use flowtable::DpPort;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// Frames received from one port per round (as Open vSwitch's NETDEV_MAX_BURST).
+pub const BATCH: usize = 32;
+/// Interval of the statistics/expiry sweep.
+pub const SWEEP_MS: Millis = 500;
+/// Megaflows unused for this long are removed (Open vSwitch: 10 s).
+pub const MEGAFLOW_IDLE_MS: Millis = 10_000;
+
+/// Something the poll loop hands to the OpenFlow agent.
+#[derive(Debug)]
+pub enum AgentEvent {
+    /// A packet for the controller, with the frame as it was at that point.
+    PacketIn(Box<PacketIn>, Vec<u8>),
+    /// Rules removed by timeouts.
+    FlowsRemoved(usize, Vec<RemovedRule>),
+}
+
+/// Transmits through the open devices.
+struct NetdevSink<'a> {
+    netdevs: &'a mut BTreeMap<DpPort, Box<dyn Netdev>>,
+    touched: BTreeSet<DpPort>,
+    tx: BTreeMap<DpPort, (u64, u64)>,
+    agent: Option<&'a Sender<AgentEvent>>,
+}
+
+impl DpSink for NetdevSink<'_> {
+    fn output(&mut self, port: DpPort, frame: &[u8]) {
+        if let Some(dev) = self.netdevs.get_mut(&port) {
+            if let Err(e) = dev.send(frame) {
+                log::debug!("{}: send: {e}", dev.name());
+            }
+            self.touched.insert(port);
+            let c = self.tx.entry(port).or_default();
+            c.0 += 1;
+            c.1 += frame.len() as u64;
+        }
+    }
+
+    fn userspace(&mut self, packet_in: &PacketIn, frame: &[u8]) {
+        if let Some(tx) = self.agent {
+            let _ = tx.send(AgentEvent::PacketIn(Box::new(packet_in.clone()), frame.to_vec()));
+        }
+    }
+}
+
+/// Shared handles the loop works on.
+#[derive(Clone)]
+pub struct PollContext {
+    /// Bridges and port map.
+    pub state: Arc<RwLock<SwitchState>>,
+    /// Open devices.
+    pub netdevs: Arc<Mutex<BTreeMap<DpPort, Box<dyn Netdev>>>>,
+    /// Caches and counters.
+    pub pmd: Arc<Mutex<Pmd>>,
+    /// Set to stop the loop.
+    pub stop: Arc<AtomicBool>,
+    /// The pipeline clock.
+    pub clock: Arc<dyn Fn() -> Millis + Send + Sync>,
+    /// Where packet-ins and flow removals go (None: dropped).
+    pub agent: Option<Sender<AgentEvent>>,
+}
+
+impl std::fmt::Debug for PollContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollContext").finish_non_exhaustive()
+    }
+}
+
+/// Runs until `ctx.stop` is set.
+pub fn run(ctx: &PollContext) {
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(2048)).collect();
+    let mut ready = Vec::new();
+    let mut last_sweep: Millis = 0;
+    while !ctx.stop.load(Ordering::Relaxed) {
+        let (fds, ports): (Vec<RawFd>, Vec<DpPort>) = {
+            let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            netdevs.iter().map(|(p, d)| (d.poll_fd(), *p)).unzip()
+        };
+        if let Err(e) = sys::poll_readable(&fds, 100, &mut ready) {
+            log::warn!("poll: {e}");
+        }
+        for &i in &ready {
+            process_port(ctx, ports[i], &mut bufs);
+        }
+        let now = (ctx.clock)();
+        if now >= last_sweep + SWEEP_MS {
+            last_sweep = now;
+            sweep(ctx, now);
+        }
+    }
+}
+
+fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) {
+    // Drain the port, a batch at a time, but give other ports a turn after a few batches.
+    for _ in 0..8 {
+        let mut netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(dev) = netdevs.get_mut(&port) else { return };
+        let n = match dev.recv_batch(bufs, BATCH) {
+            Ok(n) => n,
+            Err(e) => {
+                log::debug!("{}: receive: {e}", dev.name());
+                return;
+            }
+        };
+        if n == 0 {
+            return;
+        }
+        let now = (ctx.clock)();
+        let mut pmd = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut sink = NetdevSink {
+            netdevs: &mut netdevs,
+            touched: BTreeSet::new(),
+            tx: BTreeMap::new(),
+            agent: ctx.agent.as_ref(),
+        };
+        {
+            let state = ctx.state.read().unwrap_or_else(PoisonError::into_inner);
+            pmd.process_batch(&state, port, &mut bufs[..n], &mut sink, now);
+        }
+        let touched = std::mem::take(&mut sink.touched);
+        for (p, (packets, bytes)) in std::mem::take(&mut sink.tx) {
+            let c = pmd.ports.entry(p).or_default();
+            c.tx_packets += packets;
+            c.tx_bytes += bytes;
+        }
+        for p in touched {
+            if let Some(dev) = netdevs.get_mut(&p) {
+                if let Err(e) = dev.flush() {
+                    log::debug!("{}: flush: {e}", dev.name());
+                }
+                pmd.ports.entry(p).or_default().tx_dropped = dev.tx_dropped();
+            }
+        }
+        drop(netdevs);
+        if !pmd.side_effects.is_empty() {
+            let effects = std::mem::take(&mut pmd.side_effects);
+            drop(pmd);
+            let mut state = ctx.state.write().unwrap_or_else(PoisonError::into_inner);
+            if apply_side_effects(&mut state.bridges, &effects, now) {
+                state.changed();
+            }
+        }
+        if n < BATCH {
+            return;
+        }
+    }
+}
+
+fn sweep(ctx: &PollContext, now: Millis) {
+    let repeat = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner).sweep(now, MEGAFLOW_IDLE_MS);
+    let mut state = ctx.state.write().unwrap_or_else(PoisonError::into_inner);
+    let mut changed = apply_side_effects(&mut state.bridges, &repeat, now);
+    for (i, b) in state.bridges.iter_mut().enumerate() {
+        let removed = b.pipeline.expire(now);
+        changed |= !removed.is_empty();
+        changed |= b.macs.expire(now) > 0;
+        if !removed.is_empty() {
+            if let Some(tx) = &ctx.agent {
+                let _ = tx.send(AgentEvent::FlowsRemoved(i, removed));
+            }
+        }
+    }
+    if changed {
+        state.changed();
+    }
+}
