@@ -68,7 +68,9 @@ fn bench_xlate(c: &mut Criterion) {
         b.iter(|| black_box(xlate(&bridges, 0, black_box(&key), 0)))
     });
     key.set(Field::EthDst, 0xffff_ffff_ffff);
-    g.bench_function("br-tun flood (3 tables)", |b| b.iter(|| black_box(xlate(&bridges, 0, black_box(&key), 0))));
+    g.bench_function("br-tun flood (3 tables)", |b| {
+        b.iter(|| black_box(xlate(&bridges, 0, black_box(&key), 0)));
+    });
     g.finish();
 }
 
