@@ -65,7 +65,7 @@ fn bench_xlate(c: &mut Criterion) {
     let mut g = c.benchmark_group("xlate");
     g.throughput(Throughput::Elements(1));
     g.bench_function("br-tun unicast (4 tables, 10k flows)", |b| {
-        b.iter(|| black_box(xlate(&bridges, 0, black_box(&key), 0)))
+        b.iter(|| black_box(xlate(&bridges, 0, black_box(&key), 0)));
     });
     key.set(Field::EthDst, 0xffff_ffff_ffff);
     g.bench_function("br-tun flood (3 tables)", |b| {
