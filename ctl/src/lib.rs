@@ -2,7 +2,14 @@
 //! ([`config`]), and ovs-vsctl's command language over it ([`vsctl`]). The `ferrovs` CLI and
 //! the `ferrovsd` daemon are thin binaries over these.
 
+pub mod appctl;
 pub mod config;
+pub mod logger;
+pub mod ofctl;
+pub mod process;
+pub mod rpc;
+pub mod server;
+pub mod switch;
 pub mod vsctl;
 
 /// A stable identifier for `show`'s first line (Open vSwitch prints its database row's UUID).

@@ -412,7 +412,7 @@ fn set_interface_column(i: &mut Interface, setting: &str, bridge: &Bridge) -> Re
             }
         }
         "mtu_request" => {
-            i.mtu_request = Some(v.parse().map_err(|_| VsctlError(format!("mtu_request: \"{v}\" is not an integer")))?)
+            i.mtu_request = Some(v.parse().map_err(|_| VsctlError(format!("mtu_request: \"{v}\" is not an integer")))?);
         }
         _ => return err(format!("Interface does not contain a column whose name matches \"{col}\"")),
     }

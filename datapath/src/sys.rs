@@ -96,7 +96,13 @@ pub fn ifindex(name: &str) -> io::Result<u32> {
     }
 }
 
-/// A non-blocking AF_PACKET socket receiving every frame of `name` (but not our own sends).
+/// Size of the `virtio_net_hdr` that prefixes every frame on a packet socket with
+/// `PACKET_VNET_HDR` (it carries checksum-offload state).
+pub const VNET_HDR_LEN: usize = 10;
+
+/// A non-blocking AF_PACKET socket receiving every frame of `name` (but not our own sends),
+/// with `PACKET_VNET_HDR` so that frames whose checksum the sender left to offload can be
+/// completed (see [`complete_checksum`]).
 pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     let index = ifindex(name)?;
     let proto = (libc::ETH_P_ALL as u16).to_be();
@@ -106,6 +112,19 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     })?;
     // SAFETY: fd was just returned by socket and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    for opt in [libc::PACKET_IGNORE_OUTGOING, libc::PACKET_VNET_HDR] {
+        // SAFETY: the option value points at a c_int that lives for the call.
+        cvt(unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                opt,
+                (&raw const one).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            )
+        })?;
+    }
     // SAFETY: sockaddr_ll is a plain C struct for which all-zero bytes are valid.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
@@ -114,17 +133,6 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     // SAFETY: addr is a valid sockaddr_ll and the length passed is its size.
     cvt(unsafe {
         libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), std::mem::size_of::<libc::sockaddr_ll>() as u32)
-    })?;
-    let one: libc::c_int = 1;
-    // SAFETY: the option value points at a c_int that lives for the call.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_PACKET,
-            libc::PACKET_IGNORE_OUTGOING,
-            (&raw const one).cast(),
-            std::mem::size_of::<libc::c_int>() as u32,
-        )
     })?;
     Ok(fd)
 }
@@ -167,4 +175,37 @@ pub fn poll_readable(fds: &[RawFd], timeout_ms: i32, ready: &mut Vec<usize>) -> 
     }
     ready.extend(pfds.iter().enumerate().filter(|(_, p)| p.revents != 0).map(|(i, _)| i));
     Ok(())
+}
+
+/// `virtio_net_hdr` flag: the checksum from `csum_start` on is still to be computed.
+const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
+
+/// Completes a checksum a local sender left for offload (veth and tap peers do this), using
+/// the `virtio_net_hdr` in front of the frame; returns the frame without the header.
+pub fn complete_checksum(buf: &mut [u8]) -> &mut [u8] {
+    if buf.len() < VNET_HDR_LEN {
+        return &mut buf[..0];
+    }
+    let (hdr, frame) = buf.split_at_mut(VNET_HDR_LEN);
+    if hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 {
+        let start = usize::from(u16::from_le_bytes([hdr[6], hdr[7]]));
+        let at = start + usize::from(u16::from_le_bytes([hdr[8], hdr[9]]));
+        if at + 2 <= frame.len() && start < frame.len() {
+            // The field holds the pseudo-header sum already; fold in the rest.
+            let mut sum: u32 = 0;
+            let mut chunks = frame[start..].chunks_exact(2);
+            for c in &mut chunks {
+                sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+            }
+            if let [b] = chunks.remainder() {
+                sum += u32::from(*b) << 8;
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            let c = !(sum as u16);
+            frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        }
+    }
+    frame
 }

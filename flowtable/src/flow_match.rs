@@ -99,8 +99,15 @@ impl Match {
             if let Err(e) = self.check_one(field) {
                 // Fields that share storage (tp_src/icmp_type, nw_src/arp_spa, ...) are one
                 // match: it is valid if any of the names for those bits has its prerequisite.
-                let shares = |other: Field| other != field && overlaps(field, other);
-                if !Field::all().filter(|f| shares(*f)).any(|f| self.check_one(f).is_ok()) {
+                // The alias must hold every matched bit (tp_dst=443 is not an ICMP code).
+                let mut used = FlowKey::ZERO;
+                used.set(field, self.mask.get(field));
+                let covers = |other: Field| {
+                    let mut k = FlowKey::ZERO;
+                    k.set_all(other);
+                    other != field && overlaps(field, other) && used.is_subset_of(&k)
+                };
+                if !Field::all().filter(|f| covers(*f)).any(|f| self.check_one(f).is_ok()) {
                     return Err(e);
                 }
             }

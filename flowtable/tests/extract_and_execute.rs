@@ -89,7 +89,7 @@ fn build(p: &Pkt) -> Vec<u8> {
         (None, false) => finish!(eth.ipv4(v4(p.ip_src), v4(p.ip_dst), p.ttl)),
         (None, true) => finish!(eth.ipv6(p.ip_src, p.ip_dst, p.ttl)),
         (Some(v), false) => {
-            finish!(eth.single_vlan(VlanId::try_new(v).unwrap()).ipv4(v4(p.ip_src), v4(p.ip_dst), p.ttl))
+            finish!(eth.single_vlan(VlanId::try_new(v).unwrap()).ipv4(v4(p.ip_src), v4(p.ip_dst), p.ttl));
         }
         (Some(v), true) => finish!(eth.single_vlan(VlanId::try_new(v).unwrap()).ipv6(p.ip_src, p.ip_dst, p.ttl)),
     }

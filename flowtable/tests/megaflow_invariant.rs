@@ -206,7 +206,8 @@ proptest! {
             prop_assert_eq!(run(&x1, &k), run(&x2, &k));
         }
         // A packet the new rule matches directly in table 0, above every other rule there, uses it.
-        let best_before = before[0].pipeline.table(0).and_then(|t| t.cls.lookup(&k, before[0].pipeline.version(), &mut FlowKey::ZERO)).map(|e| e.priority);
+        let mut scratch = FlowKey::ZERO;
+        let best_before = before[0].pipeline.table(0).and_then(|t| t.cls.lookup(&k, before[0].pipeline.version(), &mut scratch)).map(|e| e.priority);
         if extra.matches(&k) && best_before.is_none_or(|p| p < prio) {
             prop_assert!(used);
         }

@@ -83,6 +83,15 @@ impl Netdev for TapNetdev {
                 Kind::Packet => sys::recv(self.fd.as_raw_fd(), buf),
             };
             match got {
+                Ok(len) if len > 0 && matches!(self.kind, Kind::Packet) => {
+                    buf.truncate(len);
+                    let frame_len = sys::complete_checksum(buf).len();
+                    buf.drain(..sys::VNET_HDR_LEN.min(buf.len()));
+                    buf.truncate(frame_len);
+                    if !buf.is_empty() {
+                        n += 1;
+                    }
+                }
                 Ok(len) if len > 0 => {
                     buf.truncate(len);
                     n += 1;
@@ -102,6 +111,10 @@ impl Netdev for TapNetdev {
         }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
+        if matches!(self.kind, Kind::Packet) {
+            // An all-zero virtio_net_hdr: a complete frame, no offloads.
+            buf.extend_from_slice(&[0; sys::VNET_HDR_LEN]);
+        }
         buf.extend_from_slice(frame);
         self.txq.push_back(buf);
         Ok(())

@@ -1,0 +1,163 @@
+//! `ferrovs appctl`: the ovs-appctl commands for looking inside the switch:
+//! `ofproto/trace BRIDGE FLOW`, `dpctl/dump-flows`, `dpctl/del-flows`, `pmd-stats-show`
+//! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`.
+
+use crate::switch::Runtime;
+use flowtable::odp::DpAction;
+use flowtable::syntax::{format_match, parse_match};
+use flowtable::xlate::xlate_with;
+use flowtable::{Field, FlowKey, Match, PortNo};
+use std::fmt::Write as _;
+use std::sync::PoisonError;
+
+/// Formats datapath actions in Open vSwitch's ODP style (`push_vlan(vid=5,pcp=0),2`).
+pub fn format_dp_actions(actions: &[DpAction]) -> String {
+    if actions.is_empty() {
+        return "drop".into();
+    }
+    let parts: Vec<String> = actions
+        .iter()
+        .map(|a| match a {
+            DpAction::Output(p) => p.0.to_string(),
+            DpAction::PushVlan { tpid, tci } => {
+                let tpid = if *tpid == 0x8100 { String::new() } else { format!("tpid=0x{tpid:04x},") };
+                format!("push_vlan({tpid}vid={},pcp={})", tci & 0xfff, tci >> 13)
+            }
+            DpAction::PopVlan => "pop_vlan".into(),
+            DpAction::SetMasked { field, value, mask } => {
+                if *mask == field.max_value() {
+                    format!("set({field}={value:#x})")
+                } else {
+                    format!("set({field}={value:#x}/{mask:#x})")
+                }
+            }
+            DpAction::Userspace(p) => {
+                format!("userspace(controller,reason={:?},table={},max_len={})", p.reason, p.table_id, p.max_len)
+            }
+        })
+        .collect();
+    parts.join(",")
+}
+
+fn bridge_index(rt: &Runtime, name: &str) -> Result<usize, String> {
+    let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+    state.bridges.iter().position(|b| b.name == name).ok_or_else(|| format!("{name}: no such bridge"))
+}
+
+/// Runs one appctl command.
+pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
+    let Some((cmd, rest)) = args.split_first() else {
+        return Err(
+            "missing command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, pmd-stats-show, fdb/show)".into()
+        );
+    };
+    let now = rt.now();
+    let mut out = String::new();
+    match cmd.as_str() {
+        "ofproto/trace" => {
+            let (Some(bridge), Some(flow)) = (rest.first(), rest.get(1)) else {
+                return Err("usage: ofproto/trace BRIDGE FLOW".into());
+            };
+            let idx = bridge_index(rt, bridge)?;
+            let (m, _) = parse_match(flow).map_err(|e| e.to_string())?;
+            let key = m.value;
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            let x = xlate_with(&state.bridges, idx, &key, now, true);
+            let _ = writeln!(out, "Flow: {}", format_match(&Match { value: key, mask: nonzero_fields(&key) }, 0x8000));
+            let _ = writeln!(out, "\nbridge(\"{bridge}\")\n-------------");
+            for line in &x.trace {
+                let _ = writeln!(out, " {line}");
+            }
+            let megaflow = Match { value: key.and(&x.wc), mask: x.wc };
+            let _ = writeln!(out, "\nMegaflow: {}", format_match(&megaflow, 0x8000));
+            if let Some(e) = x.error {
+                let _ = writeln!(out, "Translation failed: {e:?}");
+            }
+            let _ = writeln!(out, "Datapath actions: {}", format_dp_actions(&x.actions));
+        }
+        "dpctl/dump-flows" => {
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            for (b, mf) in pmd.megaflows() {
+                let name = state.bridges.get(b).map_or("?", |br| br.name.as_str());
+                let used = if mf.used() == 0 { "never".to_owned() } else { format!("{:.3}s", now.saturating_sub(mf.used()) as f64 / 1000.0) };
+                let m = Match { value: mf.key, mask: mf.mask };
+                let _ = writeln!(
+                    out,
+                    "bridge({name}),{}, packets:{}, bytes:{}, used:{used}, actions:{}",
+                    format_match(&m, 0x8000),
+                    mf.packets(),
+                    mf.bytes(),
+                    format_dp_actions(&mf.actions)
+                );
+            }
+        }
+        "dpctl/del-flows" => rt.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now),
+        "dpif/caches" => {
+            let on = match rest.first().map(String::as_str) {
+                Some("on") => true,
+                Some("off") => false,
+                _ => return Err("usage: dpif/caches on|off".into()),
+            };
+            let mut pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            pmd.flush(now);
+            pmd.caches_enabled = on;
+        }
+        "pmd-stats-show" | "dpif-netdev/pmd-stats-show" => {
+            let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            let s = pmd.stats;
+            let pct = |n: u64| if s.packets == 0 { 0.0 } else { n as f64 * 100.0 / s.packets as f64 };
+            let _ = writeln!(out, "pmd thread numa_id 0 core_id 0:");
+            let _ = writeln!(out, "  packets received: {}", s.packets);
+            let _ = writeln!(out, "  packet recirculations: 0");
+            let _ = writeln!(out, "  avg. datapath passes per packet: 1.00");
+            let _ = writeln!(out, "  emc hits: {} ({:.1} %)", s.emc_hits, pct(s.emc_hits));
+            let _ = writeln!(out, "  megaflow hits: {} ({:.1} %)", s.megaflow_hits, pct(s.megaflow_hits));
+            let _ = writeln!(out, "  miss with success upcall: {} ({:.1} %)", s.upcalls, pct(s.upcalls));
+            let _ = writeln!(out, "  miss with failed upcall: 0");
+            let _ = writeln!(out, "  packets from unknown ports: {}", s.lost);
+            let _ = writeln!(out, "  megaflows not cached (cache full): {}", s.not_cached);
+            let _ = writeln!(out, "  revalidations: {}", s.revalidations);
+        }
+        "fdb/show" => {
+            let Some(bridge) = rest.first() else {
+                return Err("usage: fdb/show BRIDGE".into());
+            };
+            let idx = bridge_index(rt, bridge)?;
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            let _ = writeln!(out, " port  VLAN  MAC                Age");
+            let mut entries: Vec<_> = state.bridges[idx].macs.entries().collect();
+            entries.sort_by_key(|((vlan, mac), _)| (*vlan, *mac));
+            for ((vlan, mac), e) in entries {
+                let b = mac.to_be_bytes();
+                let port = if e.port == PortNo::LOCAL { "LOCAL".to_owned() } else { e.port.0.to_string() };
+                let _ = writeln!(
+                    out,
+                    "{port:>5}  {vlan:>4}  {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}  {:>3}",
+                    b[2],
+                    b[3],
+                    b[4],
+                    b[5],
+                    b[6],
+                    b[7],
+                    now.saturating_sub(e.seen) / 1000
+                );
+            }
+        }
+        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, pmd-stats-show, fdb/show)")),
+    }
+    Ok(out)
+}
+
+/// A mask with every field that is non-zero in `key` (to print a packet's key as a flow).
+fn nonzero_fields(key: &FlowKey) -> FlowKey {
+    let mut mask = FlowKey::ZERO;
+    for f in Field::all() {
+        if key.get(f) != 0
+            && !matches!(f, Field::Xreg(_) | Field::VlanVid | Field::VlanPcp | Field::IpDscp | Field::IpEcn)
+        {
+            mask.set_all(f);
+        }
+    }
+    mask
+}

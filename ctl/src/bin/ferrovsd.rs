@@ -1,0 +1,94 @@
+//! `ferrovsd`: the ferrovs switch daemon.
+//!
+//! Restores bridges and ports from the configuration file, forwards packets in a poll thread,
+//! and serves the `ferrovs` CLI on `<rundir>/ferrovsd.ctl`.
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use ctl::switch::Runtime;
+use ctl::{config, logger, process, server};
+use datapath::poll::{self, PollContext};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(name = "ferrovsd", version, about = "ferrovs switch daemon")]
+struct Args {
+    /// Runtime directory (control socket, OpenFlow sockets).
+    #[arg(long, env = "FERROVS_RUNDIR", default_value = "/run/ferrovs")]
+    rundir: PathBuf,
+    /// Configuration file.
+    #[arg(long, env = "FERROVS_DB", default_value = "/var/lib/ferrovs/conf.json")]
+    db: PathBuf,
+    /// Log to this file instead of stderr.
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+    /// Write the daemon's pid here (default: <rundir>/ferrovsd.pid).
+    #[arg(long)]
+    pidfile: Option<PathBuf>,
+    /// Run in the background once ready.
+    #[arg(long)]
+    detach: bool,
+    /// Log debug messages.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // Load before anything else: a corrupt file stops the daemon and stays as it is.
+    let cfg = config::store::load(&args.db).context("cannot start")?;
+    let ready = if args.detach { Some(process::detach().context("cannot detach")?) } else { None };
+    let level = if args.verbose { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    logger::init(args.log_file.as_deref(), level).context("cannot open the log")?;
+    process::install_signal_handlers().context("cannot install signal handlers")?;
+    let pidfile = args.pidfile.clone().unwrap_or_else(|| args.rundir.join("ferrovsd.pid"));
+    process::write_pidfile(&pidfile).with_context(|| format!("cannot write {}", pidfile.display()))?;
+
+    let start = Instant::now();
+    let mut rt = Runtime::new(args.db.clone());
+    rt.restore(cfg);
+    let rt = Arc::new(Mutex::new(rt));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctx = {
+        let rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
+        PollContext {
+            state: Arc::clone(&rt.state),
+            netdevs: Arc::clone(&rt.netdevs),
+            pmd: Arc::clone(&rt.pmd),
+            stop: Arc::clone(&stop),
+            clock: Arc::new(move || start.elapsed().as_millis() as u64),
+            agent: None,
+        }
+    };
+    let poller = std::thread::Builder::new()
+        .name("pmd".into())
+        .spawn(move || poll::run(&ctx))
+        .context("cannot start the poll thread")?;
+
+    let sock = args.rundir.join("ferrovsd.ctl");
+    let listener = server::bind(&sock).with_context(|| format!("cannot listen on {}", sock.display()))?;
+    {
+        let rt = Arc::clone(&rt);
+        std::thread::Builder::new()
+            .name("ctl".into())
+            .spawn(move || server::serve(&listener, &rt))
+            .context("cannot start the control thread")?;
+    }
+    log::info!("ferrovsd {} ready: control socket {}", env!("CARGO_PKG_VERSION"), sock.display());
+    if let Some(ready) = ready {
+        ready();
+    }
+    while !process::stop_requested() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    log::info!("exiting on signal");
+    stop.store(true, Ordering::SeqCst);
+    let _ = poller.join();
+    let _ = std::fs::remove_file(&sock);
+    let _ = std::fs::remove_file(&pidfile);
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! ferrovsd's running switch: turns the configuration into bridges, ports and open devices,
+//! and reconciles them when the configuration changes (ports added, removed or retyped;
+//! bridges created with their LOCAL port and, in standalone mode, the priority-0 NORMAL flow).
+//!
+//! A configuration change is all-or-nothing: every new device is opened before anything is
+//! committed, and the configuration is saved before the new state replaces the old.
+
+use crate::config::{self, Config, FailMode, Interface, OFPORT_LOCAL};
+use datapath::netdev::tap::TapNetdev;
+use datapath::netdev::Netdev;
+use datapath::pmd::{Pmd, SwitchState};
+use flowtable::action::Action;
+use flowtable::bridge::{Bridge, PortInfo, VlanConfig, VlanMode};
+use flowtable::flow_mod::FlowMod;
+use flowtable::rule::Millis;
+use flowtable::{DpPort, Match, PortNo};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Instant;
+
+/// Open devices by datapath port.
+pub type Netdevs = BTreeMap<DpPort, Box<dyn Netdev>>;
+
+/// The running switch.
+pub struct Runtime {
+    /// The configuration in force (as saved).
+    pub config: Config,
+    /// Where it is saved.
+    pub db_path: PathBuf,
+    /// Bridges and port map, shared with the poll thread.
+    pub state: Arc<RwLock<SwitchState>>,
+    /// Devices, shared with the poll thread.
+    pub netdevs: Arc<Mutex<Netdevs>>,
+    /// The poll thread's caches and counters.
+    pub pmd: Arc<Mutex<Pmd>>,
+    /// Datapath port of each (bridge, port) ever seen, kept stable across changes.
+    dp_ports: BTreeMap<(String, String), DpPort>,
+    /// Kind of device open on each datapath port.
+    open_kinds: BTreeMap<DpPort, String>,
+    next_dp: u32,
+    start: Instant,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("db_path", &self.db_path).finish_non_exhaustive()
+    }
+}
+
+/// A locally administered MAC derived from a device name (stable across restarts).
+pub fn mac_for(name: &str) -> [u8; 6] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let b = h.to_be_bytes();
+    [0x02 | (b[0] & 0xfc), b[1], b[2], b[3], b[4], b[5]]
+}
+
+fn vlan_config(p: &config::Port) -> VlanConfig {
+    let mode = match p.vlan_mode.as_deref() {
+        Some("access") => VlanMode::Access,
+        Some("native-tagged") => VlanMode::NativeTagged,
+        Some("native-untagged") => VlanMode::NativeUntagged,
+        Some("trunk") => VlanMode::Trunk,
+        _ if p.tag.is_some() => VlanMode::Access,
+        _ => VlanMode::Trunk,
+    };
+    VlanConfig { mode, tag: p.tag, trunks: p.trunks.clone() }
+}
+
+fn open_netdev(iface: &Interface) -> Result<Box<dyn Netdev>, String> {
+    let r = match iface.kind.as_str() {
+        "internal" => TapNetdev::internal(&iface.name, Some(mac_for(&iface.name))),
+        "tap" | "" | "afxdp" => TapNetdev::attach(&iface.name),
+        other => return Err(format!("{}: interface type \"{other}\" is not supported yet", iface.name)),
+    };
+    r.map(|d| Box::new(d) as Box<dyn Netdev>).map_err(|e| format!("{}: could not open device: {e}", iface.name))
+}
+
+impl Runtime {
+    /// A switch with no bridges, saving to `db_path`.
+    pub fn new(db_path: PathBuf) -> Self {
+        Runtime {
+            config: Config::default(),
+            db_path,
+            state: Arc::default(),
+            netdevs: Arc::default(),
+            pmd: Arc::default(),
+            dp_ports: BTreeMap::new(),
+            open_kinds: BTreeMap::new(),
+            next_dp: 1,
+            start: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the daemon started (the pipeline's clock).
+    pub fn now(&self) -> Millis {
+        self.start.elapsed().as_millis() as Millis
+    }
+
+    fn dp_port(&mut self, bridge: &str, port: &str) -> DpPort {
+        if let Some(p) = self.dp_ports.get(&(bridge.to_owned(), port.to_owned())) {
+            return *p;
+        }
+        let p = DpPort(self.next_dp);
+        self.next_dp += 1;
+        self.dp_ports.insert((bridge.to_owned(), port.to_owned()), p);
+        p
+    }
+
+    /// Makes `new` the configuration: opens and closes devices, rebuilds the port map, keeps
+    /// every surviving bridge's flows and MAC table, saves, and commits. On error nothing changed.
+    pub fn apply_config(&mut self, new: Config, save: bool) -> Result<(), String> {
+        self.reconcile(new, save, false)
+    }
+
+    /// Restores a configuration at start: devices that cannot be opened (a netdev that is gone)
+    /// are logged and skipped, as Open vSwitch does, instead of failing everything.
+    pub fn restore(&mut self, cfg: Config) {
+        if let Err(e) = self.reconcile(cfg, false, true) {
+            log::error!("restoring the configuration: {e}");
+        }
+    }
+
+    fn reconcile(&mut self, new: Config, save: bool, tolerant: bool) -> Result<(), String> {
+        let now = self.now();
+        // Datapath ports for every non-patch interface, and devices to open.
+        let mut wanted: BTreeMap<DpPort, Interface> = BTreeMap::new();
+        for b in new.bridges.values() {
+            for p in b.ports.values() {
+                if p.interface.kind != "patch" {
+                    let dp = self.dp_port(&b.name, &p.name);
+                    wanted.insert(dp, p.interface.clone());
+                }
+            }
+        }
+        let mut opened: Netdevs = BTreeMap::new();
+        {
+            let netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            for (dp, iface) in &wanted {
+                let same = netdevs.contains_key(dp) && self.open_kinds.get(dp) == Some(&iface.kind);
+                if !same {
+                    match open_netdev(iface) {
+                        Ok(dev) => {
+                            opened.insert(*dp, dev);
+                        }
+                        Err(e) if tolerant => log::error!("{e}"),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        if save {
+            config::store::save(&self.db_path, &new).map_err(|e| e.to_string())?;
+        }
+        // Commit: devices first, then the state the poll thread reads.
+        {
+            let mut netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            netdevs.retain(|dp, _| wanted.contains_key(dp));
+            self.open_kinds.retain(|dp, _| wanted.contains_key(dp));
+            for (dp, dev) in opened {
+                if let Some(iface) = wanted.get(&dp) {
+                    log::info!(
+                        "{}: opened ({})",
+                        iface.name,
+                        if iface.kind.is_empty() { "system" } else { &iface.kind }
+                    );
+                    self.open_kinds.insert(dp, iface.kind.clone());
+                }
+                netdevs.insert(dp, dev);
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let mut old: BTreeMap<String, Bridge> = state.bridges.drain(..).map(|b| (b.name.clone(), b)).collect();
+        let names: Vec<&String> = new.bridges.keys().collect();
+        let mut bridges = Vec::new();
+        let mut ports = BTreeMap::new();
+        for (idx, (name, cb)) in new.bridges.iter().enumerate() {
+            let mut b = old.remove(name).unwrap_or_else(|| {
+                let mut b = Bridge::new(name);
+                if cb.fail_mode.unwrap_or_default() == FailMode::Standalone && cb.controllers.is_empty() {
+                    let normal =
+                        FlowMod::add(0, 0, Match::ANY, vec![Action::Output { port: PortNo::NORMAL, max_len: 0 }]);
+                    if let Err(e) = b.pipeline.apply(&normal, now) {
+                        log::error!("{name}: could not add the NORMAL flow: {e}");
+                    }
+                }
+                b
+            });
+            b.ports.clear();
+            for p in cb.ports.values() {
+                let of = PortNo(p.interface.ofport);
+                let (dp_port, patch_peer) = if p.interface.kind == "patch" {
+                    let peer = p.interface.options.get("peer").and_then(|peer| {
+                        new.bridges.values().find_map(|pb| {
+                            let pp = pb.ports.get(peer).filter(|pp| pp.interface.kind == "patch")?;
+                            Some((names.iter().position(|n| **n == pb.name)?, PortNo(pp.interface.ofport)))
+                        })
+                    });
+                    (None, peer)
+                } else {
+                    let dp = self.dp_ports[&(name.clone(), p.name.clone())];
+                    ports.insert(dp, (idx, of));
+                    (Some(dp), None)
+                };
+                b.ports.insert(
+                    of,
+                    PortInfo { name: p.name.clone(), dp_port, patch_peer, vlan: vlan_config(p), ..PortInfo::default() },
+                );
+            }
+            if !b.ports.contains_key(&PortNo(OFPORT_LOCAL)) {
+                log::warn!("{name}: bridge has no LOCAL port");
+            }
+            bridges.push(b);
+        }
+        state.bridges = bridges;
+        state.ports = ports;
+        state.changed();
+        drop(state);
+        self.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now);
+        self.config = new;
+        Ok(())
+    }
+}
