@@ -1,65 +1,45 @@
-//! The classifier (temporary linear reference with the final API; the tuple-space classifier
-//! replaces it).
+//! A linear-scan classifier with the same interface as [`super::Classifier`]: the reference
+//! the tuple-space classifier is checked against in property tests. Its megaflow mask is
+//! every mask in the table, so it is correct but never fast.
 
+use super::{Entry, Version};
 use crate::flow_match::Match;
 use crate::key::FlowKey;
 
-/// Classifier version number.
-pub type Version = u64;
-
-/// One classifier entry.
-#[derive(Debug, Clone)]
-pub struct Entry<T> {
-    /// Match.
-    pub match_: Match,
-    /// Priority.
-    pub priority: u16,
-    /// Payload.
-    pub value: T,
-    add: Version,
-    remove: Version,
-}
-
-impl<T> Entry<T> {
-    fn visible(&self, v: Version) -> bool {
-        self.add <= v && v < self.remove
-    }
-}
-
 /// Linear classifier.
 #[derive(Debug, Clone)]
-pub struct Classifier<T> {
+pub struct LinearClassifier<T> {
     entries: Vec<Entry<T>>,
 }
 
-impl<T> Default for Classifier<T> {
+impl<T> Default for LinearClassifier<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T> Classifier<T> {
+impl<T> LinearClassifier<T> {
     /// Empty classifier.
     pub fn new() -> Self {
-        Classifier { entries: Vec::new() }
+        LinearClassifier { entries: Vec::new() }
     }
     /// Inserts an entry visible from `version`.
     pub fn insert(&mut self, match_: Match, priority: u16, value: T, version: Version) {
-        self.entries.push(Entry { match_, priority, value, add: version, remove: Version::MAX });
+        self.entries.push(Entry::new(match_, priority, value, version));
     }
     /// Removes from `version` on.
     pub fn remove(&mut self, match_: &Match, priority: u16, version: Version) -> Option<&T> {
         let e = self
             .entries
             .iter_mut()
-            .find(|e| e.remove == Version::MAX && e.priority == priority && e.match_ == *match_)?;
-        e.remove = version;
+            .find(|e| e.remove_version() == Version::MAX && e.priority == priority && e.match_ == *match_)?;
+        e.set_remove(version);
         Some(&e.value)
     }
     /// Drops invisible entries.
     pub fn purge(&mut self, version: Version) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|e| e.remove > version);
+        self.entries.retain(|e| e.remove_version() > version);
         before - self.entries.len()
     }
     /// Best match.
@@ -91,7 +71,7 @@ impl<T> Classifier<T> {
     }
     /// Entries not removed.
     pub fn len(&self) -> usize {
-        self.entries.iter().filter(|e| e.remove == Version::MAX).count()
+        self.entries.iter().filter(|e| e.remove_version() == Version::MAX).count()
     }
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
