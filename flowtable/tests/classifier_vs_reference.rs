@@ -73,7 +73,7 @@ proptest! {
         let (c, r) = build(&rules);
         let mut wc = FlowKey::ZERO;
         let got = c.lookup(&k, 1, &mut wc).map(|e| (e.priority, e.match_));
-        let want = r.lookup(&k, 1, &mut FlowKey::ZERO).map(|e| e.priority);
+        let want = r.lookup(&k, 1, &mut FlowKey::default()).map(|e| e.priority);
         prop_assert_eq!(got.map(|g| g.0), want);
         if let Some((_, m)) = got {
             prop_assert!(m.matches(&k));
@@ -83,7 +83,7 @@ proptest! {
         for i in 0..k2.words.len() {
             k2.words[i] = (k.words[i] & wc.words[i]) | (other.words[i] & !wc.words[i]);
         }
-        let got2 = c.lookup(&k2, 1, &mut FlowKey::ZERO).map(|e| (e.priority, e.match_));
+        let got2 = c.lookup(&k2, 1, &mut FlowKey::default()).map(|e| (e.priority, e.match_));
         prop_assert_eq!(got2.map(|g| g.0), got.map(|g| g.0), "wc {:?}", wc);
         if let (Some(a), Some(b)) = (got, got2) {
             // With equal priorities, overlapping rules may differ; both must still match.
@@ -97,10 +97,10 @@ proptest! {
         // A new rule at version 2 is invisible at version 1.
         let top = Match::ANY.with(Field::InPort, k.get(Field::InPort));
         c.insert(top, 1000, usize::MAX, 2);
-        prop_assert_ne!(c.lookup(&k, 1, &mut FlowKey::ZERO).map(|e| e.priority), Some(1000));
-        prop_assert_eq!(c.lookup(&k, 2, &mut FlowKey::ZERO).map(|e| e.priority), Some(1000));
+        prop_assert_ne!(c.lookup(&k, 1, &mut FlowKey::default()).map(|e| e.priority), Some(1000));
+        prop_assert_eq!(c.lookup(&k, 2, &mut FlowKey::default()).map(|e| e.priority), Some(1000));
         c.remove(&top, 1000, 3);
-        prop_assert_eq!(c.lookup(&k, 2, &mut FlowKey::ZERO).map(|e| e.priority), Some(1000), "still visible to version 2");
+        prop_assert_eq!(c.lookup(&k, 2, &mut FlowKey::default()).map(|e| e.priority), Some(1000), "still visible to version 2");
         c.purge(3);
         // Remove the first rule everywhere: results agree again.
         let (m, p) = rules[0];
@@ -108,7 +108,7 @@ proptest! {
         r.remove(&m, p, 4);
         c.purge(4);
         r.purge(4);
-        prop_assert_eq!(c.lookup(&k, 4, &mut FlowKey::ZERO).map(|e| e.priority), r.lookup(&k, 4, &mut FlowKey::ZERO).map(|e| e.priority));
+        prop_assert_eq!(c.lookup(&k, 4, &mut FlowKey::default()).map(|e| e.priority), r.lookup(&k, 4, &mut FlowKey::default()).map(|e| e.priority));
         prop_assert_eq!(c.len(), r.len());
     }
 }
