@@ -272,3 +272,15 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// Fuzz entry point shared by the `config_load` target and the corpus replay test: any bytes
+/// are refused with an error or loaded; what loads saves and loads back the same.
+#[doc(hidden)]
+pub fn fuzz_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let path = Path::new("fuzz.json");
+    if let Ok(cfg) = store::parse(path, &text) {
+        let again = serde_json::to_string(&cfg).ok().and_then(|t| store::parse(path, &t).ok());
+        assert_eq!(again.as_ref(), Some(&cfg));
+    }
+}

@@ -100,3 +100,19 @@ mod tests {
         assert_eq!(decode_reply(encode_reply(&r).trim_ascii_end()).unwrap(), r);
     }
 }
+
+/// Fuzz entry point shared by the `control_rpc` target and the corpus replay test: any line
+/// gets a reply (an error for garbage), and a request line is also run through the ovs-vsctl
+/// command language against an empty configuration.
+#[doc(hidden)]
+pub fn fuzz_rpc(data: &[u8]) {
+    let reply = answer(data, |req| {
+        if req.method == "vsctl" {
+            crate::vsctl::run(&crate::config::Config::default(), &req.params).map(|(_, out)| out).map_err(|e| e.to_string())
+        } else {
+            Ok(String::new())
+        }
+    });
+    assert!(reply.result.is_some() != reply.error.is_some());
+    let _ = encode_reply(&reply);
+}

@@ -1,7 +1,0 @@
-//! Fuzz target `of13_decode` (placeholder until its decoder lands).
-#![no_main]
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = data;
-});
