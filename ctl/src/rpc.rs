@@ -108,7 +108,9 @@ mod tests {
 pub fn fuzz_rpc(data: &[u8]) {
     let reply = answer(data, |req| {
         if req.method == "vsctl" {
-            crate::vsctl::run(&crate::config::Config::default(), &req.params).map(|(_, out)| out).map_err(|e| e.to_string())
+            crate::vsctl::run(&crate::config::Config::default(), &req.params)
+                .map(|(_, out)| out)
+                .map_err(|e| e.to_string())
         } else {
             Ok(String::new())
         }

@@ -18,7 +18,7 @@ use crate::field::{Field, STAGE_ENDS};
 use crate::flow_match::Match;
 use crate::key::FlowKey;
 use smallvec::SmallVec;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Classifier version number.
@@ -88,28 +88,81 @@ fn mix(h: u64, w: u64) -> u64 {
 /// The IPv4 prefix fields tracked for prefix-aware wildcarding.
 const PREFIX_FIELDS: [Field; 2] = [Field::Ipv4Src, Field::Ipv4Dst];
 
-/// A subtable's view of one prefix field: its prefix length and its rules' prefixes.
-#[derive(Debug, Clone)]
-struct PrefixIndex {
-    field: Field,
-    plen: u32,
-    /// Prefix value (left-aligned in 32 bits) -> number of entries.
-    prefixes: BTreeMap<u32, u32>,
+/// A binary trie of the IPv4 prefixes of every rule that matches a prefix field, as Open
+/// vSwitch's classifier tries: one walk per lookup tells, for every prefix length, whether
+/// any rule of that length can match the packet, and how many address bits that answer
+/// depended on.
+#[derive(Debug, Clone, Default)]
+struct PrefixTrie {
+    /// Node arena; node 0 is the root. `children[b]` is 0 when absent.
+    nodes: Vec<TrieNode>,
 }
 
-impl PrefixIndex {
-    /// How many leading bits of `addr` decide that no prefix here matches it, or `None` if one
-    /// does.
-    fn bits_to_rule_out(&self, addr: u32) -> Option<u32> {
-        let mask = if self.plen == 0 { 0 } else { u32::MAX << (32 - self.plen) };
-        let p = addr & mask;
-        if self.prefixes.contains_key(&p) {
-            return None;
+#[derive(Debug, Clone, Copy, Default)]
+struct TrieNode {
+    children: [u32; 2],
+    /// Rules whose prefix ends here.
+    ending: u32,
+    /// Rules whose prefix ends here or below.
+    total: u32,
+}
+
+/// The outcome of a trie walk for one address.
+#[derive(Debug, Clone, Copy)]
+struct TrieMatch {
+    /// Bit `L` set: some rule with prefix length `L` matches.
+    lengths: u64,
+    /// Depth at which the walk left the trie (32 if it did not).
+    depth: u32,
+}
+
+impl PrefixTrie {
+    fn adjust(&mut self, prefix: u32, plen: u32, delta: i32) {
+        if self.nodes.is_empty() {
+            self.nodes.push(TrieNode::default());
         }
-        let lcp = |q: u32| (p ^ q).leading_zeros();
-        let below = self.prefixes.range(..p).next_back().map_or(0, |(q, _)| lcp(*q));
-        let above = self.prefixes.range(p..).next().map_or(0, |(q, _)| lcp(*q));
-        Some((below.max(above) + 1).min(self.plen))
+        let mut n = 0usize;
+        for d in 0..=plen {
+            let node = &mut self.nodes[n];
+            node.total = node.total.saturating_add_signed(delta);
+            if d == plen {
+                node.ending = node.ending.saturating_add_signed(delta);
+                break;
+            }
+            let bit = ((prefix >> (31 - d)) & 1) as usize;
+            let child = node.children[bit];
+            if child == 0 {
+                if delta < 0 {
+                    return;
+                }
+                self.nodes.push(TrieNode::default());
+                let new = (self.nodes.len() - 1) as u32;
+                self.nodes[n].children[bit] = new;
+                n = new as usize;
+            } else {
+                n = child as usize;
+            }
+        }
+    }
+
+    fn walk(&self, addr: u32) -> TrieMatch {
+        let mut m = TrieMatch { lengths: 0, depth: 0 };
+        let Some(mut node) = self.nodes.first() else { return m };
+        for d in 0..=32u32 {
+            if node.ending > 0 {
+                m.lengths |= 1 << d;
+            }
+            m.depth = d;
+            if d == 32 {
+                break;
+            }
+            let child = node.children[((addr >> (31 - d)) & 1) as usize];
+            match self.nodes.get(child as usize).filter(|c| child != 0 && c.total > 0) {
+                Some(c) => node = c,
+                None => break,
+            }
+        }
+        m
     }
 }
 
@@ -123,8 +176,8 @@ struct Subtable<T> {
     stage_index: [HashBy<u32>; 3],
     /// Full hash -> entries, highest priority first.
     buckets: HashBy<SmallVec<[Entry<T>; 1]>>,
-    /// Prefix indexes for the prefix fields this mask matches as a prefix.
-    prefix: SmallVec<[PrefixIndex; 2]>,
+    /// Prefix length of each prefix field this mask matches as a CIDR prefix (0: none).
+    plens: [u32; 2],
     max_priority: u16,
     n_entries: usize,
 }
@@ -137,23 +190,20 @@ impl<T> Subtable<T> {
             stage_words[i] = (start..*end).filter(|w| mask.words[*w] != 0).map(|w| w as u8).collect();
             start = *end;
         }
-        let prefix = PREFIX_FIELDS
-            .iter()
-            .filter_map(|f| {
-                let m = mask.get(*f) as u32;
-                (m != 0 && m.leading_ones() + m.trailing_zeros() == 32).then(|| PrefixIndex {
-                    field: *f,
-                    plen: m.leading_ones(),
-                    prefixes: BTreeMap::new(),
-                })
-            })
-            .collect();
+        let plens = PREFIX_FIELDS.map(|f| {
+            let m = mask.get(f) as u32;
+            if m != 0 && m.leading_ones() + m.trailing_zeros() == 32 {
+                m.leading_ones()
+            } else {
+                0
+            }
+        });
         Subtable {
             mask,
             stage_words,
             stage_index: Default::default(),
             buckets: HashBy::default(),
-            prefix,
+            plens,
             max_priority: 0,
             n_entries: 0,
         }
@@ -192,6 +242,8 @@ impl<T> Subtable<T> {
 #[derive(Debug, Clone)]
 pub struct Classifier<T> {
     subtables: Vec<Subtable<T>>,
+    /// One trie per prefix field.
+    tries: [PrefixTrie; 2],
     len: usize,
 }
 
@@ -204,7 +256,7 @@ impl<T> Default for Classifier<T> {
 impl<T> Classifier<T> {
     /// An empty classifier.
     pub fn new() -> Self {
-        Classifier { subtables: Vec::new(), len: 0 }
+        Classifier { subtables: Vec::new(), tries: Default::default(), len: 0 }
     }
 
     fn subtable_index(&self, mask: &FlowKey) -> Option<usize> {
@@ -229,9 +281,12 @@ impl<T> Classifier<T> {
         for (i, index) in st.stage_index.iter_mut().enumerate() {
             *index.entry(h[i]).or_insert(0) += 1;
         }
-        for p in &mut st.prefix {
-            *p.prefixes.entry(match_.value.get(p.field) as u32).or_insert(0) += 1;
+        for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+            if st.plens[i] > 0 {
+                self.tries[i].adjust(match_.value.get(*f) as u32, st.plens[i], 1);
+            }
         }
+        let st = &mut self.subtables[idx];
         let bucket = st.buckets.entry(h[3]).or_default();
         let pos = bucket.iter().position(|e| e.priority < priority).unwrap_or(bucket.len());
         bucket.insert(pos, Entry::new(match_, priority, value, version));
@@ -264,6 +319,7 @@ impl<T> Classifier<T> {
     pub fn purge(&mut self, version: Version) -> usize {
         let mut purged = 0;
         for st in &mut self.subtables {
+            let tries = &mut self.tries;
             let mut gone: Vec<Match> = Vec::new();
             st.buckets.retain(|_, bucket| {
                 bucket.retain(|e| {
@@ -285,13 +341,9 @@ impl<T> Classifier<T> {
                         }
                     }
                 }
-                for p in &mut st.prefix {
-                    let key = m.value.get(p.field) as u32;
-                    if let Some(c) = p.prefixes.get_mut(&key) {
-                        *c -= 1;
-                        if *c == 0 {
-                            p.prefixes.remove(&key);
-                        }
+                for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+                    if st.plens[i] > 0 {
+                        tries[i].adjust(m.value.get(*f) as u32, st.plens[i], -1);
                     }
                 }
             }
@@ -313,31 +365,42 @@ impl<T> Classifier<T> {
     /// same answer (the megaflow invariant).
     pub fn lookup(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
         let mut best: Option<&Entry<T>> = None;
+        // Trie walks, done at most once per field, on first need.
+        let mut walks: [Option<TrieMatch>; 2] = [None, None];
         'subtables: for st in &self.subtables {
             if best.is_some_and(|b| b.priority >= st.max_priority) {
                 break;
             }
-            // Prefix check: no rule here has the packet's prefix.
-            for p in &st.prefix {
-                if let Some(bits) = p.bits_to_rule_out(key.get(p.field) as u32) {
-                    let m = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-                    let mut f = FlowKey::ZERO;
-                    f.set(p.field, u128::from(m));
-                    wc.or_assign(&f);
+            // Prefix check: no rule of this subtable's prefix length has the packet's prefix.
+            for (i, f) in PREFIX_FIELDS.iter().enumerate() {
+                let plen = st.plens[i];
+                if plen == 0 {
+                    continue;
+                }
+                let walk = *walks[i].get_or_insert_with(|| self.tries[i].walk(key.get(*f) as u32));
+                if walk.lengths & (1 << plen) == 0 {
+                    let bits = (walk.depth + 1).min(plen);
+                    let mut m = FlowKey::ZERO;
+                    m.set(*f, u128::from(u32::MAX << (32 - bits)));
+                    wc.or_assign(&m);
                     continue 'subtables;
                 }
             }
-            let h = st.hashes(key);
-            for (stage, (words, index)) in st.stage_words.iter().zip(&st.stage_index).enumerate() {
-                if !words.is_empty() && !index.contains_key(&h[stage]) {
+            // Staged lookup: stop at the first stage whose partial hash no entry has.
+            let mut h = 0x243f_6a88_85a3_08d3u64;
+            for (stage, words) in st.stage_words.iter().enumerate() {
+                for &w in words {
+                    let w = usize::from(w);
+                    h = mix(h, key.words[w] & st.mask.words[w]);
+                }
+                if stage < 3 && !words.is_empty() && !st.stage_index[stage].contains_key(&h) {
                     wc.or_assign(&st.stage_mask(stage));
                     continue 'subtables;
                 }
             }
             wc.or_assign(&st.mask);
-            let Some(bucket) = st.buckets.get(&h[3]) else { continue };
-            let masked = key.and(&st.mask);
-            if let Some(e) = bucket.iter().find(|e| e.visible(version) && e.match_.value == masked) {
+            let Some(bucket) = st.buckets.get(&h) else { continue };
+            if let Some(e) = bucket.iter().find(|e| e.visible(version) && key.matches(&e.match_.value, &st.mask)) {
                 if best.is_none_or(|b| e.priority > b.priority) {
                     best = Some(e);
                 }
