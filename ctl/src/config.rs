@@ -241,6 +241,18 @@ pub mod store {
     }
 }
 
+/// Fuzz entry point shared by the `config_load` target and the corpus replay test: any bytes
+/// are refused with an error or loaded; what loads saves and loads back the same.
+#[doc(hidden)]
+pub fn fuzz_config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let path = Path::new("fuzz.json");
+    if let Ok(cfg) = store::parse(path, &text) {
+        let again = serde_json::to_string(&cfg).ok().and_then(|t| store::parse(path, &t).ok());
+        assert_eq!(again.as_ref(), Some(&cfg));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,17 +282,5 @@ mod tests {
         assert!(err.to_string().contains("corrupt"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "{ not json", "kept as it was");
         fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
-/// Fuzz entry point shared by the `config_load` target and the corpus replay test: any bytes
-/// are refused with an error or loaded; what loads saves and loads back the same.
-#[doc(hidden)]
-pub fn fuzz_config(data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    let path = Path::new("fuzz.json");
-    if let Ok(cfg) = store::parse(path, &text) {
-        let again = serde_json::to_string(&cfg).ok().and_then(|t| store::parse(path, &t).ok());
-        assert_eq!(again.as_ref(), Some(&cfg));
     }
 }

@@ -84,23 +84,6 @@ pub fn answer(line: &[u8], handle: impl FnOnce(&Request) -> Result<String, Strin
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roundtrip_and_garbage() {
-        let req = Request { id: 7, method: "vsctl".into(), params: vec!["list-br".into()] };
-        let line = encode_request(&req);
-        assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), req);
-        let r = answer(b"{\"id\": 3", |_| Ok(String::new()));
-        assert!(r.error.unwrap().starts_with("malformed"));
-        let r = answer(&line, |q| Ok(q.params.join(" ")));
-        assert_eq!(r.result.as_deref(), Some("list-br"));
-        assert_eq!(decode_reply(encode_reply(&r).trim_ascii_end()).unwrap(), r);
-    }
-}
-
 /// Fuzz entry point shared by the `control_rpc` target and the corpus replay test: any line
 /// gets a reply (an error for garbage), and a request line is also run through the ovs-vsctl
 /// command language against an empty configuration.
@@ -117,4 +100,21 @@ pub fn fuzz_rpc(data: &[u8]) {
     });
     assert!(reply.result.is_some() != reply.error.is_some());
     let _ = encode_reply(&reply);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_garbage() {
+        let req = Request { id: 7, method: "vsctl".into(), params: vec!["list-br".into()] };
+        let line = encode_request(&req);
+        assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), req);
+        let r = answer(b"{\"id\": 3", |_| Ok(String::new()));
+        assert!(r.error.unwrap().starts_with("malformed"));
+        let r = answer(&line, |q| Ok(q.params.join(" ")));
+        assert_eq!(r.result.as_deref(), Some("list-br"));
+        assert_eq!(decode_reply(encode_reply(&r).trim_ascii_end()).unwrap(), r);
+    }
 }
