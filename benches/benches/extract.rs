@@ -8,7 +8,7 @@ use flowtable::{Field, PortNo};
 use std::hint::black_box;
 
 fn frame(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).filter_map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect()
+    (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()).collect()
 }
 
 fn frames() -> Vec<(&'static str, Vec<u8>)> {
