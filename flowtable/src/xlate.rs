@@ -424,7 +424,7 @@ impl<'a> Ctx<'a> {
             if self.out.error.is_some() {
                 return;
             }
-            self.trace(|| format!("  {action:?}"));
+            self.trace(|| format!("  {}", crate::syntax::format_actions(std::slice::from_ref(action))));
             if !self.do_action(action, top) {
                 return;
             }
