@@ -99,9 +99,10 @@ impl Match {
             if let Err(e) = self.check_one(field) {
                 // Fields that share storage (tp_src/icmp_type, nw_src/arp_spa, ...) are one
                 // match: it is valid if any of the names for those bits has its prerequisite.
-                // The alias must hold every matched bit (tp_dst=443 is not an ICMP code).
+                // The alias must hold every non-zero matched bit (tp_dst=443 is not an ICMP
+                // code; a 16-bit tp_src of 8 is icmp_type=8, as Open vSwitch stores it).
                 let mut used = FlowKey::ZERO;
-                used.set(field, self.mask.get(field));
+                used.set(field, self.value.get(field));
                 let covers = |other: Field| {
                     let mut k = FlowKey::ZERO;
                     k.set_all(other);

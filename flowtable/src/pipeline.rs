@@ -249,9 +249,12 @@ impl Pipeline {
                 if rules.is_empty() {
                     // Open vSwitch adds the flow when a modify matches nothing (unless the
                     // request filters by cookie).
-                    if fm.cookie_mask == 0 && fm.table_id != TABLE_ALL {
+                    if fm.cookie_mask == 0 {
                         let mut add = fm.clone();
                         add.cookie = fm.new_cookie.unwrap_or(fm.cookie);
+                        if add.table_id == TABLE_ALL {
+                            add.table_id = 0;
+                        }
                         self.add(&add, now, learned_by, &mut effects)?;
                     }
                 } else {

@@ -224,12 +224,21 @@ impl<T> Subtable<T> {
         out
     }
 
-    fn stage_mask(&self, upto: usize) -> FlowKey {
-        let mut m = FlowKey::ZERO;
-        for w in 0..STAGE_ENDS[upto] {
-            m.words[w] = self.mask.words[w];
+    /// ORs the mask words of stages `0..=upto` into `wc` (only the words the mask uses).
+    #[inline]
+    fn unwildcard(&self, wc: &mut FlowKey, upto: usize) {
+        for words in &self.stage_words[..=upto] {
+            for &w in words {
+                let w = usize::from(w);
+                wc.words[w] |= self.mask.words[w];
+            }
         }
-        m
+    }
+
+    /// Every word the mask uses.
+    #[inline]
+    fn used_words(&self) -> impl Iterator<Item = usize> + '_ {
+        self.stage_words.iter().flatten().map(|w| usize::from(*w))
     }
 
     fn recompute_max_priority(&mut self) {
@@ -380,9 +389,8 @@ impl<T> Classifier<T> {
                 let walk = *walks[i].get_or_insert_with(|| self.tries[i].walk(key.get(*f) as u32));
                 if walk.lengths & (1 << plen) == 0 {
                     let bits = (walk.depth + 1).min(plen);
-                    let mut m = FlowKey::ZERO;
-                    m.set(*f, u128::from(u32::MAX << (32 - bits)));
-                    wc.or_assign(&m);
+                    let l = f.layout();
+                    wc.words[l.word] |= u64::from(u32::MAX << (32 - bits)) << l.shift;
                     continue 'subtables;
                 }
             }
@@ -394,13 +402,15 @@ impl<T> Classifier<T> {
                     h = mix(h, key.words[w] & st.mask.words[w]);
                 }
                 if stage < 3 && !words.is_empty() && !st.stage_index[stage].contains_key(&h) {
-                    wc.or_assign(&st.stage_mask(stage));
+                    st.unwildcard(wc, stage);
                     continue 'subtables;
                 }
             }
-            wc.or_assign(&st.mask);
+            st.unwildcard(wc, 3);
             let Some(bucket) = st.buckets.get(&h) else { continue };
-            if let Some(e) = bucket.iter().find(|e| e.visible(version) && key.matches(&e.match_.value, &st.mask)) {
+            let same =
+                |e: &&Entry<T>| st.used_words().all(|w| key.words[w] & st.mask.words[w] == e.match_.value.words[w]);
+            if let Some(e) = bucket.iter().filter(|e| e.visible(version)).find(same) {
                 if best.is_none_or(|b| e.priority > b.priority) {
                     best = Some(e);
                 }
