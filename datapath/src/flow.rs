@@ -22,9 +22,8 @@ pub struct Megaflow {
     pub side_effects: Vec<SideEffect>,
     /// When it was installed.
     pub created: Millis,
-    packets: AtomicU64,
-    bytes: AtomicU64,
-    used: AtomicU64,
+    /// Packets, bytes and last use of the megaflow itself.
+    counters: RuleStats,
     pushed_packets: AtomicU64,
     pushed_bytes: AtomicU64,
     dead: AtomicBool,
@@ -40,9 +39,7 @@ impl Megaflow {
             rules: x.stats,
             side_effects: x.side_effects,
             created: now,
-            packets: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            used: AtomicU64::new(0),
+            counters: RuleStats::new(0),
             pushed_packets: AtomicU64::new(0),
             pushed_bytes: AtomicU64::new(0),
             dead: AtomicBool::new(false),
@@ -52,24 +49,22 @@ impl Megaflow {
     /// Counts packets that used it.
     #[inline]
     pub fn hit(&self, packets: u64, bytes: u64, now: Millis) {
-        self.packets.fetch_add(packets, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        self.used.store(now, Ordering::Relaxed);
+        self.counters.credit(packets, bytes, now);
     }
 
     /// Packets counted.
     pub fn packets(&self) -> u64 {
-        self.packets.load(Ordering::Relaxed)
+        self.counters.packets()
     }
 
     /// Bytes counted.
     pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed)
+        self.counters.bytes()
     }
 
     /// Last use (0: never).
     pub fn used(&self) -> Millis {
-        self.used.load(Ordering::Relaxed)
+        self.counters.used()
     }
 
     /// Credits the packets and bytes counted since the last push to the OpenFlow rules, as

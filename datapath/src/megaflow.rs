@@ -10,33 +10,13 @@ use crate::flow::Megaflow;
 use flowtable::field::KEY_WORDS;
 use flowtable::FlowKey;
 use smallvec::SmallVec;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Default bound on cached megaflows (Open vSwitch's default flow limit is 200000).
 pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type HashIndex = HashMap<u64, SmallVec<[Arc<Megaflow>; 1]>, BuildHasherDefault<IdentityHasher>>;
+type HashIndex = flowtable::prehash::PrehashedMap<SmallVec<[Arc<Megaflow>; 1]>>;
 
 /// Hash of `key`'s words selected by `words`, each masked.
 #[inline]

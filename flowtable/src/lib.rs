@@ -18,6 +18,7 @@ pub mod odp;
 pub mod odp_exec;
 pub mod pipeline;
 pub mod port;
+pub mod prehash;
 pub mod rule;
 pub mod syntax;
 pub mod xlate;

@@ -18,8 +18,6 @@ use crate::field::{Field, STAGE_ENDS};
 use crate::flow_match::Match;
 use crate::key::FlowKey;
 use smallvec::SmallVec;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// Classifier version number.
 pub type Version = u64;
@@ -60,25 +58,7 @@ impl<T> Entry<T> {
     }
 }
 
-/// A hasher for keys that are already hashes.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type HashBy<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
+type HashBy<V> = crate::prehash::PrehashedMap<V>;
 
 #[inline]
 fn mix(h: u64, w: u64) -> u64 {
