@@ -1,4 +1,5 @@
-//! Replays every file of the fuzz corpora of the ctl decoders (configuration file, control socket) (`fuzz/corpus/<target>/`)
+//! Replays every file of every fuzz corpus (frames, datapath actions, flow syntax,
+//! configuration file, control socket) (`fuzz/corpus/<target>/`)
 //! through the same entry points the fuzz targets use, so each finding added there becomes a
 //! regression test of `make test`.
 
@@ -24,4 +25,19 @@ fn config_load_corpus() {
 #[test]
 fn control_rpc_corpus() {
     replay("control_rpc", ctl::rpc::fuzz_rpc);
+}
+
+#[test]
+fn frame_parse_corpus() {
+    replay("frame_parse", flowtable::extract::fuzz_frame_parse);
+}
+
+#[test]
+fn odp_execute_corpus() {
+    replay("odp_execute", flowtable::odp_exec::fuzz_odp_execute);
+}
+
+#[test]
+fn flow_syntax_corpus() {
+    replay("flow_syntax", flowtable::syntax::fuzz_flow_syntax);
 }
