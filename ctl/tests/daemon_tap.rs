@@ -1,0 +1,80 @@
+//! A `type=tap` port: a tap device a VM process owns (here a small Python "VM" holding the
+//! /dev/net/tun descriptor, as qemu does) is attached without taking it from the VM; the VM's
+//! ARP request crosses the switch and the answer comes back through the VM's descriptor.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{veth, Daemon, Netns};
+
+#[test]
+fn vm_owned_tap_port_forwards_both_ways() {
+    if !common::require_root("vm_owned_tap_port_forwards_both_ways") {
+        return;
+    }
+    let sw = Netns::new("fts");
+    let vm1 = Netns::new("ftv");
+    let (p, v) = (common::unique("sp"), common::unique("vp"));
+    veth(&sw, &p, &vm1, &v);
+    vm1.sh(&["ip", "addr", "add", "10.66.0.1/24", "dev", &v]);
+    let tap = common::unique("tp");
+    // The "VM": creates the tap, brings it up, then sends an ARP request and waits for the reply
+    // on its own descriptor (bounded: 6 s).
+    let vm = format!(
+        r"
+import fcntl,os,struct,time,select,subprocess
+fd=os.open('/dev/net/tun',os.O_RDWR)
+fcntl.ioctl(fd,0x400454ca,struct.pack('16sH','{tap}'.encode(),0x0002|0x1000))
+subprocess.run(['ip','link','set','{tap}','up'],check=True)
+print('ready',flush=True)
+input()
+mac=bytes.fromhex('020000aabbcc')
+arp=b'\xff'*6+mac+b'\x08\x06'+bytes.fromhex('0001080006040001')+mac+bytes([10,66,0,9])+b'\x00'*6+bytes([10,66,0,1])
+end=time.time()+6
+got=False
+while time.time()<end and not got:
+    os.write(fd,arp)
+    r,_,_=select.select([fd],[],[],0.5)
+    while r:
+        f=os.read(fd,2048)
+        if f[12:14]==b'\x08\x06' and f[20:22]==b'\x00\x02' and f[0:6]==mac:
+            got=True
+            break
+        r,_,_=select.select([fd],[],[],0.05)
+print('reply' if got else 'no reply',flush=True)
+"
+    );
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &sw.name, "python3", "-c", &vm])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let d = Daemon::start(&sw);
+    d.cli(&[
+        "add-br",
+        "br0",
+        "--",
+        "add-port",
+        "br0",
+        &p,
+        "--",
+        "add-port",
+        "br0",
+        &tap,
+        "--",
+        "set",
+        "interface",
+        &tap,
+        "type=tap",
+    ]);
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
+    line.clear();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let _ = child.wait();
+    assert_eq!(line.trim(), "reply", "ARP across the VM's tap; log:\n{}", d.log());
+}
