@@ -31,3 +31,4 @@ pub fn key_for(m: &Match, salt: u32) -> FlowKey {
     }
     k
 }
+pub mod classifier_rules;

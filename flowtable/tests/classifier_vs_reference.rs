@@ -26,6 +26,10 @@ fn a_match() -> impl Strategy<Value = Match> {
             (Field::Ipv4Src, u128::from((0xc0a8_0000 | v) & mask), u128::from(mask))
         }),
         prop_oneof![Just(80u128), Just(443)].prop_map(|v| (Field::TpDst, v, u128::MAX)),
+        (0u128..4, prop_oneof![Just(16u32), Just(48), Just(64), Just(127), Just(128)]).prop_map(|(v, plen)| {
+            let mask = u128::MAX << (128 - plen);
+            (Field::Ipv6Dst, ((0x2001_0db8u128 << 96) | (v << 64) | v) & mask, mask)
+        }),
         (0u128..3).prop_map(|v| (Field::TunId, v, u128::MAX)),
     ];
     prop::collection::vec(field, 0..4).prop_map(|fs| {

@@ -1,239 +1,430 @@
-//! The OpenFlow classifier: tuple-space search, as Open vSwitch's lib/classifier.c.
+//! A generic, versioned OpenFlow classifier (tuple-space search, as Open vSwitch's
+//! `lib/classifier.c`).
 //!
-//! Rules are grouped by mask into subtables, each a hash table of masked keys. Subtables are
-//! kept in order of the highest priority they hold, so a lookup stops as soon as no remaining
-//! subtable can beat the best match. Each subtable also indexes the partial hashes of its
-//! lookup stages (metadata, L2, L3; see [`STAGE_ENDS`]): a lookup that misses at an early
-//! stage only depends on — and so only un-wildcards — the bits of the stages it looked at.
-//! For IPv4 source and destination prefixes, a subtable keeps its rules' prefixes sorted, and
-//! a lookup that finds no rule with the packet's prefix un-wildcards only the address bits
-//! needed to tell (the longest common prefix with the nearest rule plus one), as OVS's tries do.
+//! Rules are grouped by their mask into *subtables*, each a hash table keyed by the masked
+//! value. A lookup probes the subtables in order of the highest priority each holds and stops as
+//! soon as no remaining subtable can hold a better rule.
 //!
-//! Entries are versioned: visible at version `v` when `add <= v < remove`, so a batch of
-//! changes made at version `v + 1` becomes visible at once when readers move to `v + 1`.
+//! Every lookup also reports, in a caller-supplied mask `wc`, every key bit the answer depended
+//! on (the megaflow invariant: any key that agrees with the looked-up key on the bits of `wc`
+//! gets the same answer). To keep `wc` narrow:
+//!
+//! * **Staged lookup**: a subtable hashes the key's words stage by stage (metadata, L2, L3, L4:
+//!   [`STAGE_ENDS`]) and keeps a counted index of the hashes of every stage but the last; a miss
+//!   at an early stage un-wildcards only the mask bits of the stages looked at so far.
+//! * **Prefix tracking** for `nw_src`/`nw_dst`: a subtable whose mask on one of them is a CIDR
+//!   prefix of length `L` keeps a bitmap of the first `min(L, 8)` bits of its rules' prefixes,
+//!   for `L > 16` a bitmap of their first 16 bits, and a counted set of the whole `L`-bit
+//!   prefixes. A key whose first 8 (then 16, then `L`) bits are absent skips the subtable,
+//!   un-wildcarding only those bits of that field, not the whole L3 stage and everything before
+//!   it as a staged miss would. (Open vSwitch walks a trie to un-wildcard exactly as many bits
+//!   as tell the key apart from every rule prefix; these three levels approximate that.)
+//!
+//! Versions (Open vSwitch's `cls_rule` versions) let a batch of changes become visible
+//! atomically: every entry has an add version and a remove version, and a lookup at version `v`
+//! sees the entries with `add <= v < remove`. Removed entries stay (and keep counting in the
+//! indexes, which is only conservative) until [`Classifier::purge`].
 
 pub mod reference;
 
-use crate::field::{Field, STAGE_ENDS};
+use crate::field::{Field, KEY_WORDS, STAGE_ENDS};
 use crate::flow_match::Match;
 use crate::key::FlowKey;
+use ahash::RandomState;
 use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
-/// Classifier version number.
+/// A classifier version (a lookup at version `v` sees entries with `add <= v < remove`).
 pub type Version = u64;
 
-/// One classifier entry.
+/// The remove version of an entry that has not been removed.
+pub const VERSION_NOT_REMOVED: Version = Version::MAX;
+
+/// Fields with prefix tracking (IPv4 source and destination).
+const PREFIX_FIELDS: [Field; 2] = [Field::Ipv4Src, Field::Ipv4Dst];
+
+/// Fixed seeds so that hashing (and so iteration order) is deterministic across runs.
+const HASH_SEEDS: [u64; 4] =
+    [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0, 0x082e_fa98_ec4e_6c89];
+
+/// A classifier entry: a match, a priority and the caller's payload.
 #[derive(Debug, Clone)]
 pub struct Entry<T> {
-    /// Match.
+    /// The entry's match (its value is always masked).
     pub match_: Match,
-    /// Priority.
+    /// OpenFlow priority (higher wins).
     pub priority: u16,
-    /// Payload.
+    /// The caller's payload.
     pub value: T,
-    add: Version,
-    remove: Version,
+    add_version: Version,
+    remove_version: Version,
 }
 
 impl<T> Entry<T> {
-    /// An entry visible from `version` on.
+    /// An entry visible from `version` on (for the linear reference).
     #[allow(clippy::large_types_passed_by_value)] // the match is moved into the entry
     pub(crate) fn new(match_: Match, priority: u16, value: T, version: Version) -> Self {
-        Entry { match_, priority, value, add: version, remove: Version::MAX }
+        Entry { match_, priority, value, add_version: version, remove_version: VERSION_NOT_REMOVED }
     }
 
-    /// Whether a reader at `v` sees it.
+    /// Makes the entry invisible from `version` on (for the linear reference).
+    pub(crate) fn set_remove(&mut self, version: Version) {
+        self.remove_version = version;
+    }
+
+    /// Same as [`Entry::is_visible`].
     #[inline]
-    pub fn visible(&self, v: Version) -> bool {
-        self.add <= v && v < self.remove
+    pub fn visible(&self, version: Version) -> bool {
+        self.is_visible(version)
     }
 
-    /// The version from which it is invisible (`Version::MAX`: not removed).
+    /// Whether a lookup at `version` sees this entry.
+    #[inline]
+    pub fn is_visible(&self, version: Version) -> bool {
+        self.add_version <= version && version < self.remove_version
+    }
+
+    /// The first version that sees this entry.
+    pub fn add_version(&self) -> Version {
+        self.add_version
+    }
+
+    /// The first version that no longer sees this entry ([`VERSION_NOT_REMOVED`] if none).
     pub fn remove_version(&self) -> Version {
-        self.remove
-    }
-
-    pub(crate) fn set_remove(&mut self, v: Version) {
-        self.remove = v;
+        self.remove_version
     }
 }
 
-type HashBy<V> = crate::prehash::PrehashedMap<V>;
+type Prehashed = BuildHasherDefault<crate::prehash::Prehashed>;
 
-#[inline]
-fn mix(h: u64, w: u64) -> u64 {
-    (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(31)
+/// Counted set of the `plen`-bit prefixes of one IPv4 field among a subtable's entries.
+#[derive(Clone)]
+struct PrefixIndex {
+    /// The field's word and shift in a key (see [`Field::layout`]).
+    word: usize,
+    shift: u32,
+    plen: u32,
+    /// The field's mask (`plen` leading ones).
+    mask: u32,
+    counts: HashMap<u32, u32, RandomState>,
+    /// `min(plen, 8)`: how many leading bits `top_map` tracks.
+    top_bits: u32,
+    /// Bit `t` set iff some entry's prefix starts with the `top_bits` bits `t`.
+    top_map: [u64; 4],
+    /// For `plen > 16` (else empty): bit `t` set iff some entry's prefix starts with the 16
+    /// bits `t` (65536 bits, 8 KiB).
+    mid_map: Vec<u64>,
 }
 
-/// The IPv4 prefix fields tracked for prefix-aware wildcarding.
-const PREFIX_FIELDS: [Field; 2] = [Field::Ipv4Src, Field::Ipv4Dst];
+impl PrefixIndex {
+    #[inline]
+    fn prefix_of(&self, key: &FlowKey) -> u32 {
+        ((key.words[self.word] >> self.shift) as u32) >> (32 - self.plen)
+    }
 
-/// A binary trie of the IPv4 prefixes of every rule that matches a prefix field, as Open
-/// vSwitch's classifier tries: one walk per lookup tells, for every prefix length, whether
-/// any rule of that length can match the packet, and how many address bits that answer
-/// depended on.
-#[derive(Debug, Clone, Default)]
-struct PrefixTrie {
-    /// Node arena; node 0 is the root. `children[b]` is 0 when absent.
-    nodes: Vec<TrieNode>,
-}
+    /// The bitmap slot and bit of a prefix's first `top_bits` bits.
+    #[inline]
+    fn top_slot(&self, prefix: u32) -> (usize, u64) {
+        let top = prefix >> (self.plen - self.top_bits);
+        ((top >> 6) as usize & 3, 1u64 << (top & 63))
+    }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct TrieNode {
-    children: [u32; 2],
-    /// Rules whose prefix ends here.
-    ending: u32,
-    /// Rules whose prefix ends here or below.
-    total: u32,
-}
+    /// Whether some entry's prefix starts with the first `top_bits` bits of this prefix.
+    #[inline]
+    fn top_present(&self, prefix: u32) -> bool {
+        let (slot, bit) = self.top_slot(prefix);
+        self.top_map[slot] & bit != 0
+    }
 
-/// The outcome of a trie walk for one address.
-#[derive(Debug, Clone, Copy)]
-struct TrieMatch {
-    /// Bit `L` set: some rule with prefix length `L` matches.
-    lengths: u64,
-    /// Depth at which the walk left the trie (32 if it did not).
-    depth: u32,
-}
+    /// The `mid_map` slot and bit of a prefix's first 16 bits (only when `plen > 16`).
+    #[inline]
+    fn mid_slot(&self, prefix: u32) -> (usize, u64) {
+        let mid = prefix >> (self.plen - 16);
+        ((mid >> 6) as usize & 1023, 1u64 << (mid & 63))
+    }
 
-impl PrefixTrie {
-    fn adjust(&mut self, prefix: u32, plen: u32, delta: i32) {
-        if self.nodes.is_empty() {
-            self.nodes.push(TrieNode::default());
+    /// Whether some entry's prefix starts with the first 16 bits of this prefix (true when
+    /// there is no `mid_map`).
+    #[inline]
+    fn mid_present(&self, prefix: u32) -> bool {
+        if self.mid_map.is_empty() {
+            return true;
         }
-        let mut n = 0usize;
-        for d in 0..=plen {
-            let node = &mut self.nodes[n];
-            node.total = node.total.saturating_add_signed(delta);
-            if d == plen {
-                node.ending = node.ending.saturating_add_signed(delta);
-                break;
-            }
-            let bit = ((prefix >> (31 - d)) & 1) as usize;
-            let child = node.children[bit];
-            if child == 0 {
-                if delta < 0 {
-                    return;
-                }
-                self.nodes.push(TrieNode::default());
-                let new = (self.nodes.len() - 1) as u32;
-                self.nodes[n].children[bit] = new;
-                n = new as usize;
-            } else {
-                n = child as usize;
-            }
+        let (slot, bit) = self.mid_slot(prefix);
+        self.mid_map[slot] & bit != 0
+    }
+
+    fn mark(&mut self, prefix: u32) {
+        let (slot, bit) = self.top_slot(prefix);
+        self.top_map[slot] |= bit;
+        if !self.mid_map.is_empty() {
+            let (slot, bit) = self.mid_slot(prefix);
+            self.mid_map[slot] |= bit;
         }
     }
 
-    fn walk(&self, addr: u32) -> TrieMatch {
-        let mut m = TrieMatch { lengths: 0, depth: 0 };
-        let Some(mut node) = self.nodes.first() else { return m };
-        for d in 0..=32u32 {
-            if node.ending > 0 {
-                m.lengths |= 1 << d;
-            }
-            m.depth = d;
-            if d == 32 {
-                break;
-            }
-            let child = node.children[((addr >> (31 - d)) & 1) as usize];
-            match self.nodes.get(child as usize).filter(|c| child != 0 && c.total > 0) {
-                Some(c) => node = c,
-                None => break,
-            }
+    fn rebuild_maps(&mut self) {
+        self.top_map = [0; 4];
+        self.mid_map.iter_mut().for_each(|w| *w = 0);
+        let prefixes: Vec<u32> = self.counts.keys().copied().collect();
+        for prefix in prefixes {
+            self.mark(prefix);
         }
-        m
     }
 }
 
 /// All entries that share one mask.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Subtable<T> {
     mask: FlowKey,
-    /// Non-zero mask words of each stage.
-    stage_words: [SmallVec<[u8; 8]>; 4],
-    /// Partial hashes (stages 0..=i) of the entries, with counts, for stages 0..3.
-    stage_index: [HashBy<u32>; 3],
-    /// Full hash -> entries, highest priority first.
-    buckets: HashBy<SmallVec<[Entry<T>; 1]>>,
-    /// Prefix length of each prefix field this mask matches as a CIDR prefix (0: none).
-    plens: [u32; 2],
+    /// Indexes of the mask's non-zero words, in order.
+    words: SmallVec<[u8; KEY_WORDS]>,
+    /// For each non-empty stage, the number of `words` up to its end; the last is `words.len()`.
+    stage_ends: SmallVec<[u8; 4]>,
+    /// Counted hashes of the masked key up to the end of every stage but the last.
+    stage_index: SmallVec<[HashMap<u64, u32, Prehashed>; 3]>,
+    /// Entries by the hash of their whole masked value; each bucket by descending priority.
+    rules: HashMap<u64, Vec<Entry<T>>, Prehashed>,
+    prefixes: SmallVec<[PrefixIndex; 2]>,
+    /// Highest priority among the stored entries (visible or not).
     max_priority: u16,
     n_entries: usize,
 }
 
 impl<T> Subtable<T> {
     fn new(mask: FlowKey) -> Self {
-        let mut stage_words: [SmallVec<[u8; 8]>; 4] = Default::default();
+        let mut words = SmallVec::new();
+        let mut stage_ends = SmallVec::new();
         let mut start = 0;
-        for (i, end) in STAGE_ENDS.iter().enumerate() {
-            stage_words[i] = (start..*end).filter(|w| mask.words[*w] != 0).map(|w| w as u8).collect();
-            start = *end;
-        }
-        let plens = PREFIX_FIELDS.map(|f| {
-            let m = mask.get(f) as u32;
-            if m != 0 && m.leading_ones() + m.trailing_zeros() == 32 {
-                m.leading_ones()
-            } else {
-                0
+        for end in STAGE_ENDS {
+            let before = words.len();
+            for w in start..end {
+                if mask.words[w] != 0 {
+                    words.push(w as u8);
+                }
             }
-        });
+            if words.len() > before {
+                stage_ends.push(words.len() as u8);
+            }
+            start = end;
+        }
+        if stage_ends.is_empty() {
+            stage_ends.push(0);
+        }
+        let stage_index = (1..stage_ends.len()).map(|_| HashMap::default()).collect();
+        let prefixes = PREFIX_FIELDS
+            .into_iter()
+            .filter_map(|field| {
+                let m = mask.get(field) as u32;
+                let plen = m.leading_ones();
+                let layout = field.layout();
+                (plen > 0 && m.count_ones() == plen).then(|| PrefixIndex {
+                    word: layout.word,
+                    shift: layout.shift,
+                    plen,
+                    mask: m,
+                    top_bits: plen.min(8),
+                    top_map: [0; 4],
+                    mid_map: if plen > 16 { vec![0; 1024] } else { Vec::new() },
+                    counts: HashMap::with_hasher(RandomState::with_seeds(
+                        HASH_SEEDS[0],
+                        HASH_SEEDS[1],
+                        HASH_SEEDS[2],
+                        HASH_SEEDS[3],
+                    )),
+                })
+            })
+            .collect();
         Subtable {
             mask,
-            stage_words,
-            stage_index: Default::default(),
-            buckets: HashBy::default(),
-            plens,
+            words,
+            stage_ends,
+            stage_index,
+            rules: HashMap::default(),
+            prefixes,
             max_priority: 0,
             n_entries: 0,
         }
     }
 
-    /// Hashes of stages 0, 0..=1, 0..=2 and the full key (masked).
-    #[inline]
-    fn hashes(&self, key: &FlowKey) -> [u64; 4] {
-        let mut h = 0x243f_6a88_85a3_08d3u64;
-        let mut out = [0u64; 4];
-        for (stage, words) in self.stage_words.iter().enumerate() {
-            for &w in words {
+    /// Hashes of the masked `key` at the end of every non-empty stage (the last: the whole key).
+    fn stage_hashes(&self, state: &RandomState, key: &FlowKey) -> SmallVec<[u64; 4]> {
+        let mut out = SmallVec::new();
+        let mut h = state.build_hasher();
+        let mut start = 0;
+        for &end in &self.stage_ends {
+            for &w in &self.words[start..usize::from(end)] {
                 let w = usize::from(w);
-                h = mix(h, key.words[w] & self.mask.words[w]);
+                h.write_u64(key.words[w] & self.mask.words[w]);
             }
-            out[stage] = h;
+            start = usize::from(end);
+            out.push(h.clone().finish());
         }
         out
     }
 
-    /// ORs the mask words of stages `0..=upto` into `wc` (only the words the mask uses).
     #[inline]
-    fn unwildcard(&self, wc: &mut FlowKey, upto: usize) {
-        for words in &self.stage_words[..=upto] {
-            for &w in words {
-                let w = usize::from(w);
-                wc.words[w] |= self.mask.words[w];
+    fn same_value(&self, key: &FlowKey, value: &FlowKey) -> bool {
+        self.words.iter().all(|&w| {
+            let w = usize::from(w);
+            key.words[w] & self.mask.words[w] == value.words[w]
+        })
+    }
+
+    /// Un-wildcards the mask bits of the first `n_words` non-zero mask words.
+    #[inline]
+    fn unwildcard(&self, n_words: usize, wc: &mut FlowKey) {
+        for &w in &self.words[..n_words] {
+            let w = usize::from(w);
+            wc.words[w] |= self.mask.words[w];
+        }
+    }
+
+    fn insert(&mut self, state: &RandomState, entry: Entry<T>) {
+        let hashes = self.stage_hashes(state, &entry.match_.value);
+        for (index, h) in self.stage_index.iter_mut().zip(&hashes) {
+            *index.entry(*h).or_insert(0) += 1;
+        }
+        for p in &mut self.prefixes {
+            let prefix = p.prefix_of(&entry.match_.value);
+            *p.counts.entry(prefix).or_insert(0) += 1;
+            p.mark(prefix);
+        }
+        self.max_priority = if self.n_entries == 0 { entry.priority } else { self.max_priority.max(entry.priority) };
+        self.n_entries += 1;
+        let full = hashes.last().copied().unwrap_or_default();
+        let bucket = self.rules.entry(full).or_default();
+        // Buckets are small (one masked value, a few priorities): grow them one by one rather
+        // than to Vec's minimum capacity of 4 entries, which would quadruple memory per rule.
+        bucket.reserve_exact(1);
+        let at = bucket.partition_point(|e| e.priority >= entry.priority);
+        bucket.insert(at, entry);
+    }
+
+    /// Forgets one dropped entry's value in the stage and prefix indexes.
+    fn unindex(&mut self, state: &RandomState, value: &FlowKey) {
+        let hashes = self.stage_hashes(state, value);
+        for (index, h) in self.stage_index.iter_mut().zip(&hashes) {
+            if let Some(c) = index.get_mut(h) {
+                *c -= 1;
+                if *c == 0 {
+                    index.remove(h);
+                }
+            }
+        }
+        for p in &mut self.prefixes {
+            let prefix = p.prefix_of(value);
+            if let Some(c) = p.counts.get_mut(&prefix) {
+                *c -= 1;
+                if *c == 0 {
+                    p.counts.remove(&prefix);
+                }
             }
         }
     }
 
-    /// Every word the mask uses.
-    #[inline]
-    fn used_words(&self) -> impl Iterator<Item = usize> + '_ {
-        self.stage_words.iter().flatten().map(|w| usize::from(*w))
+    /// Drops entries whose remove version is `<= version`; returns how many.
+    fn purge(&mut self, state: &RandomState, version: Version) -> usize {
+        let mut dropped: Vec<FlowKey> = Vec::new();
+        self.rules.retain(|_, bucket| {
+            bucket.retain(|e| {
+                let keep = e.remove_version > version;
+                if !keep {
+                    dropped.push(e.match_.value);
+                }
+                keep
+            });
+            !bucket.is_empty()
+        });
+        for value in &dropped {
+            self.unindex(state, value);
+        }
+        if !dropped.is_empty() {
+            for p in &mut self.prefixes {
+                p.rebuild_maps();
+            }
+        }
+        self.n_entries -= dropped.len();
+        if !dropped.is_empty() {
+            self.max_priority = self.entries().map(|e| e.priority).max().unwrap_or(0);
+        }
+        dropped.len()
     }
 
-    fn recompute_max_priority(&mut self) {
-        // Entries removed but not yet purged are still visible to older readers: count them.
-        self.max_priority = self.buckets.values().flat_map(|b| b.iter()).map(|e| e.priority).max().unwrap_or(0);
+    fn bucket(&self, state: &RandomState, value: &FlowKey) -> Option<&Vec<Entry<T>>> {
+        let full = self.stage_hashes(state, value).last().copied().unwrap_or_default();
+        self.rules.get(&full)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry<T>> {
+        self.rules.values().flatten()
+    }
+
+    /// The best visible entry of this subtable matching `key`, un-wildcarding what it looked at.
+    #[inline]
+    fn lookup(&self, state: &RandomState, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
+        for p in &self.prefixes {
+            if !p.top_present(p.prefix_of(key)) {
+                // No entry here starts with these bits: neither does any key agreeing on them.
+                wc.words[p.word] |= u64::from(u32::MAX << (32 - p.top_bits)) << p.shift;
+                return None;
+            }
+        }
+        for p in &self.prefixes {
+            if !p.mid_present(p.prefix_of(key)) {
+                wc.words[p.word] |= u64::from(u32::MAX << 16) << p.shift;
+                return None;
+            }
+        }
+        for p in &self.prefixes {
+            if !p.counts.contains_key(&p.prefix_of(key)) {
+                // No entry here has this prefix: neither has any key agreeing on its bits.
+                wc.words[p.word] |= u64::from(p.mask) << p.shift;
+                return None;
+            }
+        }
+        let mut h = state.build_hasher();
+        let mut start = 0;
+        let last = self.stage_ends.len() - 1;
+        for (stage, &end) in self.stage_ends.iter().enumerate() {
+            let end = usize::from(end);
+            for &w in &self.words[start..end] {
+                let w = usize::from(w);
+                h.write_u64(key.words[w] & self.mask.words[w]);
+            }
+            start = end;
+            if stage < last && !self.stage_index[stage].contains_key(&h.clone().finish()) {
+                self.unwildcard(end, wc);
+                return None;
+            }
+        }
+        self.unwildcard(self.words.len(), wc);
+        let bucket = self.rules.get(&h.finish())?;
+        bucket.iter().find(|e| e.is_visible(version) && self.same_value(key, &e.match_.value))
     }
 }
 
-/// The classifier.
-#[derive(Debug, Clone)]
+/// A versioned OpenFlow classifier holding entries with payloads of type `T`.
+#[derive(Clone)]
 pub struct Classifier<T> {
     subtables: Vec<Subtable<T>>,
-    /// One trie per prefix field.
-    tries: [PrefixTrie; 2],
-    len: usize,
+    by_mask: HashMap<FlowKey, usize, RandomState>,
+    /// Indexes into `subtables`, by descending `max_priority`.
+    order: Vec<usize>,
+    hash_state: RandomState,
+    /// Entries whose remove version is [`VERSION_NOT_REMOVED`].
+    n_live: usize,
+}
+
+impl<T> fmt::Debug for Classifier<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Classifier")
+            .field("len", &self.n_live)
+            .field("n_subtables", &self.subtables.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Default for Classifier<T> {
@@ -242,155 +433,100 @@ impl<T> Default for Classifier<T> {
     }
 }
 
+fn normalized(m: &Match) -> Match {
+    Match { value: m.value.and(&m.mask), mask: m.mask }
+}
+
 impl<T> Classifier<T> {
     /// An empty classifier.
     pub fn new() -> Self {
-        Classifier { subtables: Vec::new(), tries: Default::default(), len: 0 }
+        let state = || RandomState::with_seeds(HASH_SEEDS[0], HASH_SEEDS[1], HASH_SEEDS[2], HASH_SEEDS[3]);
+        Classifier {
+            subtables: Vec::new(),
+            by_mask: HashMap::with_hasher(state()),
+            order: Vec::new(),
+            hash_state: state(),
+            n_live: 0,
+        }
     }
 
-    fn subtable_index(&self, mask: &FlowKey) -> Option<usize> {
-        self.subtables.iter().position(|st| st.mask == *mask)
-    }
-
-    fn resort(&mut self) {
-        self.subtables.sort_by_key(|st| std::cmp::Reverse(st.max_priority));
+    fn sort_order(&mut self) {
+        let subtables = &self.subtables;
+        self.order.sort_by_key(|&i| std::cmp::Reverse(subtables[i].max_priority));
     }
 
     /// Inserts; the caller guarantees no entry with the same match and priority is visible at
-    /// `version`.
+    /// `version`. The entry is visible from `version` on.
     pub fn insert(&mut self, match_: Match, priority: u16, value: T, version: Version) {
-        let idx = if let Some(i) = self.subtable_index(&match_.mask) {
+        let match_ = normalized(&match_);
+        let i = if let Some(&i) = self.by_mask.get(&match_.mask) {
             i
         } else {
             self.subtables.push(Subtable::new(match_.mask));
-            self.subtables.len() - 1
+            let i = self.subtables.len() - 1;
+            self.by_mask.insert(match_.mask, i);
+            self.order.push(i);
+            i
         };
-        let st = &mut self.subtables[idx];
-        let h = st.hashes(&match_.value);
-        for (i, index) in st.stage_index.iter_mut().enumerate() {
-            *index.entry(h[i]).or_insert(0) += 1;
+        let st = &mut self.subtables[i];
+        let old_max = (st.n_entries > 0).then_some(st.max_priority);
+        st.insert(
+            &self.hash_state,
+            Entry { match_, priority, value, add_version: version, remove_version: VERSION_NOT_REMOVED },
+        );
+        if old_max != Some(st.max_priority) {
+            self.sort_order();
         }
-        for (i, f) in PREFIX_FIELDS.iter().enumerate() {
-            if st.plens[i] > 0 {
-                self.tries[i].adjust(match_.value.get(*f) as u32, st.plens[i], 1);
-            }
-        }
-        let st = &mut self.subtables[idx];
-        let bucket = st.buckets.entry(h[3]).or_default();
-        let pos = bucket.iter().position(|e| e.priority < priority).unwrap_or(bucket.len());
-        bucket.insert(pos, Entry::new(match_, priority, value, version));
-        st.n_entries += 1;
-        let raised = priority > st.max_priority || st.n_entries == 1;
-        if raised {
-            st.max_priority = priority;
-            self.resort();
-        }
-        self.len += 1;
+        self.n_live += 1;
     }
 
     /// Makes the entry with exactly this match and priority invisible from `version` on;
-    /// returns its value.
+    /// returns its value (`None` if no such entry is visible at `version`).
     pub fn remove(&mut self, match_: &Match, priority: u16, version: Version) -> Option<&T> {
-        let idx = self.subtable_index(&match_.mask)?;
-        let h = self.subtables[idx].hashes(&match_.value);
-        let pos = self.subtables[idx]
-            .buckets
-            .get(&h[3])?
-            .iter()
-            .position(|e| e.remove == Version::MAX && e.priority == priority && e.match_ == *match_)?;
-        self.len -= 1;
-        let bucket = self.subtables[idx].buckets.get_mut(&h[3])?;
-        bucket[pos].remove = version;
-        Some(&bucket[pos].value)
+        let m = normalized(match_);
+        let &i = self.by_mask.get(&m.mask)?;
+        let st = &mut self.subtables[i];
+        let full = st.stage_hashes(&self.hash_state, &m.value).last().copied().unwrap_or_default();
+        let entry = st
+            .rules
+            .get_mut(&full)?
+            .iter_mut()
+            .find(|e| e.priority == priority && e.match_.value == m.value && e.is_visible(version))?;
+        if entry.remove_version == VERSION_NOT_REMOVED {
+            self.n_live -= 1;
+        }
+        entry.remove_version = version;
+        Some(&entry.value)
     }
 
-    /// Drops entries whose remove version is <= `version`; returns how many.
+    /// Drops entries whose remove version is `<= version` (no reader can see them any more);
+    /// returns how many were dropped.
     pub fn purge(&mut self, version: Version) -> usize {
-        let mut purged = 0;
-        for st in &mut self.subtables {
-            let tries = &mut self.tries;
-            let mut gone: Vec<Match> = Vec::new();
-            st.buckets.retain(|_, bucket| {
-                bucket.retain(|e| {
-                    let keep = e.remove > version;
-                    if !keep {
-                        gone.push(e.match_);
-                    }
-                    keep
-                });
-                !bucket.is_empty()
-            });
-            for m in &gone {
-                let h = st.hashes(&m.value);
-                for (i, index) in st.stage_index.iter_mut().enumerate() {
-                    if let Some(c) = index.get_mut(&h[i]) {
-                        *c -= 1;
-                        if *c == 0 {
-                            index.remove(&h[i]);
-                        }
-                    }
-                }
-                for (i, f) in PREFIX_FIELDS.iter().enumerate() {
-                    if st.plens[i] > 0 {
-                        tries[i].adjust(m.value.get(*f) as u32, st.plens[i], -1);
-                    }
-                }
-            }
-            if !gone.is_empty() {
-                st.n_entries -= gone.len();
-                purged += gone.len();
-                st.recompute_max_priority();
-            }
-        }
-        if purged > 0 {
+        let state = &self.hash_state;
+        let dropped: usize = self.subtables.iter_mut().map(|st| st.purge(state, version)).sum();
+        if dropped > 0 {
             self.subtables.retain(|st| st.n_entries > 0);
-            self.resort();
+            self.by_mask = HashMap::with_hasher(self.by_mask.hasher().clone());
+            for (i, st) in self.subtables.iter().enumerate() {
+                self.by_mask.insert(st.mask, i);
+            }
+            self.order = (0..self.subtables.len()).collect();
+            self.sort_order();
         }
-        purged
+        dropped
     }
 
-    /// The highest-priority entry visible at `version` that matches `key`. Every key bit the
-    /// answer depended on is OR-ed into `wc`: any key equal to `key` on those bits gets the
-    /// same answer (the megaflow invariant).
+    /// The highest-priority entry visible at `version` that matches `key` (ties: a
+    /// deterministic one). ORs into `wc` every key bit the answer depended on, so that every key
+    /// equal to `key` on the bits of `wc` gets the same answer.
     pub fn lookup(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
         let mut best: Option<&Entry<T>> = None;
-        // Trie walks, done at most once per field, on first need.
-        let mut walks: [Option<TrieMatch>; 2] = [None, None];
-        'subtables: for st in &self.subtables {
-            if best.is_some_and(|b| b.priority >= st.max_priority) {
+        for &i in &self.order {
+            let st = &self.subtables[i];
+            if best.is_some_and(|b| st.max_priority <= b.priority) {
                 break;
             }
-            // Prefix check: no rule of this subtable's prefix length has the packet's prefix.
-            for (i, f) in PREFIX_FIELDS.iter().enumerate() {
-                let plen = st.plens[i];
-                if plen == 0 {
-                    continue;
-                }
-                let walk = *walks[i].get_or_insert_with(|| self.tries[i].walk(key.get(*f) as u32));
-                if walk.lengths & (1 << plen) == 0 {
-                    let bits = (walk.depth + 1).min(plen);
-                    let l = f.layout();
-                    wc.words[l.word] |= u64::from(u32::MAX << (32 - bits)) << l.shift;
-                    continue 'subtables;
-                }
-            }
-            // Staged lookup: stop at the first stage whose partial hash no entry has.
-            let mut h = 0x243f_6a88_85a3_08d3u64;
-            for (stage, words) in st.stage_words.iter().enumerate() {
-                for &w in words {
-                    let w = usize::from(w);
-                    h = mix(h, key.words[w] & st.mask.words[w]);
-                }
-                if stage < 3 && !words.is_empty() && !st.stage_index[stage].contains_key(&h) {
-                    st.unwildcard(wc, stage);
-                    continue 'subtables;
-                }
-            }
-            st.unwildcard(wc, 3);
-            let Some(bucket) = st.buckets.get(&h) else { continue };
-            let same =
-                |e: &&Entry<T>| st.used_words().all(|w| key.words[w] & st.mask.words[w] == e.match_.value.words[w]);
-            if let Some(e) = bucket.iter().filter(|e| e.visible(version)).find(same) {
+            if let Some(e) = st.lookup(&self.hash_state, key, version, wc) {
                 if best.is_none_or(|b| e.priority > b.priority) {
                     best = Some(e);
                 }
@@ -399,45 +535,149 @@ impl<T> Classifier<T> {
         best
     }
 
-    /// The visible entry with exactly this match and priority.
+    /// The entry visible at `version` with exactly this match and priority.
     pub fn find_exact(&self, match_: &Match, priority: u16, version: Version) -> Option<&Entry<T>> {
-        let st = &self.subtables[self.subtable_index(&match_.mask)?];
-        let h = st.hashes(&match_.value);
-        st.buckets.get(&h[3])?.iter().find(|e| e.visible(version) && e.priority == priority && e.match_ == *match_)
+        let m = normalized(match_);
+        let st = &self.subtables[*self.by_mask.get(&m.mask)?];
+        st.bucket(&self.hash_state, &m.value)?
+            .iter()
+            .find(|e| e.priority == priority && e.match_.value == m.value && e.is_visible(version))
     }
 
-    /// Every visible entry.
+    /// Every entry visible at `version` (any order).
     pub fn iter(&self, version: Version) -> impl Iterator<Item = &Entry<T>> {
-        self.subtables.iter().flat_map(|st| st.buckets.values().flatten()).filter(move |e| e.visible(version))
+        self.subtables.iter().flat_map(Subtable::entries).filter(move |e| e.is_visible(version))
     }
 
-    /// Visible entries whose match `target` covers (non-strict modify/delete): only subtables
-    /// whose mask is at least as specific as the target's are searched.
+    /// Entries visible at `version` whose match is covered by `target` (OpenFlow non-strict
+    /// modify/delete). Only subtables whose mask is at least as specific as the target's are
+    /// scanned; when the target's mask is itself a subtable's, that subtable is probed by hash.
     pub fn iter_covered<'a>(&'a self, target: &'a Match, version: Version) -> impl Iterator<Item = &'a Entry<T>> {
+        let target = normalized(target);
+        let state = &self.hash_state;
         self.subtables
             .iter()
             .filter(move |st| target.mask.is_subset_of(&st.mask))
-            .flat_map(|st| st.buckets.values().flatten())
-            .filter(move |e| e.visible(version) && e.match_.is_covered_by(target))
+            .flat_map(move |st| -> Box<dyn Iterator<Item = &'a Entry<T>> + 'a> {
+                if st.mask == target.mask {
+                    Box::new(st.bucket(state, &target.value).into_iter().flatten())
+                } else {
+                    Box::new(st.entries())
+                }
+            })
+            .filter(move |e| e.is_visible(version) && e.match_.is_covered_by(&target))
     }
 
-    /// Whether a visible entry of `priority` overlaps `m` (for `check_overlap`).
+    /// Whether an entry of `priority` visible at `version` overlaps `m` (OpenFlow
+    /// `check_overlap`).
     pub fn any_overlap(&self, m: &Match, priority: u16, version: Version) -> bool {
-        self.iter(version).any(|e| e.priority == priority && e.match_.overlaps(m))
+        self.subtables
+            .iter()
+            .filter(|st| st.max_priority >= priority)
+            .flat_map(Subtable::entries)
+            .any(|e| e.priority == priority && e.is_visible(version) && e.match_.overlaps(m))
     }
 
-    /// Entries not removed.
+    /// Number of entries not yet removed at the latest version.
     pub fn len(&self) -> usize {
-        self.len
+        self.n_live
     }
 
-    /// Whether there are none.
+    /// Whether [`Classifier::len`] is zero.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.n_live == 0
     }
 
-    /// Number of distinct masks.
+    /// Number of distinct masks (subtables) among the stored entries.
     pub fn n_subtables(&self) -> usize {
         self.subtables.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip_dst(addr: u32, plen: u32) -> Match {
+        let mask = if plen == 0 { 0 } else { u32::MAX << (32 - plen) };
+        Match::ANY.with(Field::EthType, 0x800).with_masked(Field::Ipv4Dst, u128::from(addr), u128::from(mask))
+    }
+
+    fn key_dst(addr: u32) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.set(Field::EthType, 0x800);
+        k.set(Field::Ipv4Dst, u128::from(addr));
+        k
+    }
+
+    #[test]
+    fn priority_and_longest_prefix() {
+        let mut cls = Classifier::new();
+        cls.insert(ip_dst(0x0a00_0000, 8), 8, "ten", 0);
+        cls.insert(ip_dst(0x0a01_0000, 16), 16, "ten-one", 0);
+        cls.insert(Match::ANY, 0, "default", 0);
+        assert_eq!(cls.n_subtables(), 3);
+        assert_eq!(cls.len(), 3);
+        let mut wc = FlowKey::ZERO;
+        assert_eq!(cls.lookup(&key_dst(0x0a01_0203), 0, &mut wc).map(|e| e.value), Some("ten-one"));
+        assert_eq!(wc.get(Field::Ipv4Dst), 0xffff_0000);
+        let mut wc = FlowKey::ZERO;
+        assert_eq!(cls.lookup(&key_dst(0x0a02_0203), 0, &mut wc).map(|e| e.value), Some("ten"));
+        let mut wc = FlowKey::ZERO;
+        assert_eq!(cls.lookup(&key_dst(0xc0a8_0001), 0, &mut wc).map(|e| e.value), Some("default"));
+        // Both prefix subtables were skipped by their first-byte bitmaps: only 8 bits looked at.
+        assert_eq!(wc.get(Field::Ipv4Dst), 0xff00_0000);
+        assert_eq!(wc.get(Field::EthType), 0);
+    }
+
+    #[test]
+    fn staged_miss_unwildcards_only_early_stages() {
+        let mut cls = Classifier::new();
+        let m = Match::ANY.with(Field::InPort, 1).with(Field::EthType, 0x800).with(Field::IpProto, 6);
+        cls.insert(m, 5, (), 0);
+        let mut key = FlowKey::ZERO;
+        key.set(Field::InPort, 2);
+        key.set(Field::IpProto, 6);
+        let mut wc = FlowKey::ZERO;
+        assert!(cls.lookup(&key, 0, &mut wc).is_none());
+        assert_eq!(wc.get(Field::InPort), 0xffff_ffff);
+        assert_eq!(wc.get(Field::EthType), 0);
+        assert_eq!(wc.get(Field::IpProto), 0);
+    }
+
+    #[test]
+    fn versions_and_purge() {
+        let mut cls = Classifier::new();
+        let m = ip_dst(0x0a00_0001, 32);
+        cls.insert(m, 1, 'a', 1);
+        assert!(cls.find_exact(&m, 1, 0).is_none());
+        assert!(cls.find_exact(&m, 1, 1).is_some());
+        assert_eq!(cls.remove(&m, 1, 2), Some(&'a'));
+        assert!(cls.remove(&m, 1, 2).is_none());
+        assert!(cls.is_empty());
+        cls.insert(m, 1, 'b', 2);
+        assert_eq!(cls.find_exact(&m, 1, 1).map(|e| e.value), Some('a'));
+        assert_eq!(cls.find_exact(&m, 1, 2).map(|e| e.value), Some('b'));
+        assert_eq!(cls.purge(1), 0);
+        assert_eq!(cls.purge(2), 1);
+        assert_eq!(cls.iter(2).count(), 1);
+        assert_eq!(cls.remove(&m, 1, 3), Some(&'b'));
+        assert_eq!(cls.purge(3), 1);
+        assert_eq!(cls.n_subtables(), 0);
+    }
+
+    #[test]
+    fn covered_and_overlap() {
+        let mut cls = Classifier::new();
+        cls.insert(ip_dst(0x0a00_0001, 32), 1, 1, 0);
+        cls.insert(ip_dst(0x0a00_0002, 32), 1, 2, 0);
+        cls.insert(ip_dst(0x0b00_0002, 32), 1, 3, 0);
+        let mut got: Vec<_> = cls.iter_covered(&ip_dst(0x0a00_0000, 8), 0).map(|e| e.value).collect();
+        got.sort_unstable();
+        assert_eq!(got, vec![1, 2]);
+        assert_eq!(cls.iter_covered(&ip_dst(0x0a00_0002, 32), 0).count(), 1);
+        assert!(cls.any_overlap(&ip_dst(0x0b00_0000, 8), 1, 0));
+        assert!(!cls.any_overlap(&ip_dst(0x0b00_0000, 8), 2, 0));
+        assert!(!cls.any_overlap(&ip_dst(0x0c00_0000, 8), 1, 0));
     }
 }
