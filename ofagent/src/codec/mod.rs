@@ -1,0 +1,202 @@
+//! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
+//! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ.
+
+pub mod hello;
+pub mod of10;
+pub mod of13;
+
+use crate::error::OfError;
+use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
+use crate::msg::{Message, SwitchConfig, SwitchFeatures};
+use crate::wire::{Reader, Writer};
+
+/// Message kinds whose type number differs per version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Hello,
+    Error,
+    EchoRequest,
+    EchoReply,
+    FeaturesRequest,
+    FeaturesReply,
+    GetConfigRequest,
+    GetConfigReply,
+    SetConfig,
+    PortStatus,
+    BarrierRequest,
+    BarrierReply,
+}
+
+fn kind_of(msg: &Message) -> Kind {
+    match msg {
+        Message::Hello { .. } => Kind::Hello,
+        Message::Error { .. } => Kind::Error,
+        Message::EchoRequest(_) => Kind::EchoRequest,
+        Message::EchoReply(_) => Kind::EchoReply,
+        Message::FeaturesRequest => Kind::FeaturesRequest,
+        Message::FeaturesReply(_) => Kind::FeaturesReply,
+        Message::GetConfigRequest => Kind::GetConfigRequest,
+        Message::GetConfigReply(_) => Kind::GetConfigReply,
+        Message::SetConfig(_) => Kind::SetConfig,
+        Message::PortStatus { .. } => Kind::PortStatus,
+        Message::BarrierRequest => Kind::BarrierRequest,
+        Message::BarrierReply => Kind::BarrierReply,
+    }
+}
+
+fn expect_empty(r: &Reader<'_>) -> Result<(), OfError> {
+    if r.remaining() == 0 {
+        Ok(())
+    } else {
+        Err(OfError::BadLen("unexpected trailing bytes"))
+    }
+}
+
+/// Decodes one complete message (header included; `bytes.len()` must equal the header length).
+pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
+    let header = Header::parse(bytes)?;
+    if usize::from(header.length) != bytes.len() || bytes.len() < HEADER_LEN {
+        return Err(OfError::BadLen("header length does not match message size"));
+    }
+    let kind = match header.version {
+        OFP10_VERSION => of10::kind_from_type(header.msg_type),
+        OFP13_VERSION => of13::kind_from_type(header.msg_type),
+        // A HELLO of any version is understood (version negotiation).
+        _ if header.msg_type == 0 => Some(Kind::Hello),
+        v => return Err(OfError::BadVersion(v)),
+    }
+    .ok_or(OfError::BadType(header.msg_type))?;
+    let mut r = Reader::new(&bytes[HEADER_LEN..]);
+    let v = header.version;
+    let msg = match kind {
+        Kind::Hello => Message::Hello { versions: hello::decode_body(v, &mut r) },
+        Kind::Error => {
+            let err_type = r.u16()?;
+            let code = r.u16()?;
+            Message::Error { err_type, code, data: r.rest().to_vec() }
+        }
+        Kind::EchoRequest => Message::EchoRequest(r.rest().to_vec()),
+        Kind::EchoReply => Message::EchoReply(r.rest().to_vec()),
+        Kind::FeaturesRequest => Message::FeaturesRequest,
+        Kind::FeaturesReply => Message::FeaturesReply(decode_features(v, &mut r)?),
+        Kind::GetConfigRequest => Message::GetConfigRequest,
+        Kind::GetConfigReply => Message::GetConfigReply(decode_config(&mut r)?),
+        Kind::SetConfig => Message::SetConfig(decode_config(&mut r)?),
+        Kind::BarrierRequest => Message::BarrierRequest,
+        Kind::BarrierReply => Message::BarrierReply,
+        Kind::PortStatus => {
+            let reason = r.u8()?;
+            r.skip(7)?;
+            let port = if v == OFP10_VERSION { of10::decode_port(&mut r)? } else { of13::decode_port(&mut r)? };
+            Message::PortStatus { reason, port }
+        }
+    };
+    match kind {
+        // Requests with no body: trailing bytes are a length error, as in OVS.
+        Kind::FeaturesRequest
+        | Kind::GetConfigRequest
+        | Kind::BarrierRequest
+        | Kind::BarrierReply
+        | Kind::GetConfigReply
+        | Kind::SetConfig
+        | Kind::PortStatus
+        | Kind::FeaturesReply => expect_empty(&r)?,
+        _ => {}
+    }
+    Ok((header, msg))
+}
+
+fn decode_config(r: &mut Reader<'_>) -> Result<SwitchConfig, OfError> {
+    Ok(SwitchConfig { flags: r.u16()?, miss_send_len: r.u16()? })
+}
+
+fn decode_features(version: u8, r: &mut Reader<'_>) -> Result<SwitchFeatures, OfError> {
+    let datapath_id = r.u64()?;
+    let n_buffers = r.u32()?;
+    let n_tables = r.u8()?;
+    let auxiliary_id = r.u8()?;
+    r.skip(2)?;
+    let capabilities = r.u32()?;
+    let actions = r.u32()?;
+    let mut f = SwitchFeatures { datapath_id, n_buffers, n_tables, auxiliary_id, capabilities, actions, ports: vec![] };
+    if version == OFP10_VERSION {
+        // OpenFlow 1.0 has three pad bytes where 1.3 has auxiliary_id.
+        f.auxiliary_id = 0;
+        if !r.remaining().is_multiple_of(of10::PORT_LEN) {
+            return Err(OfError::BadLen("features reply port list"));
+        }
+        while r.remaining() > 0 {
+            f.ports.push(of10::decode_port(r)?);
+        }
+    }
+    Ok(f)
+}
+
+/// Encodes `msg` as a `version` message with transaction id `xid`.
+pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> {
+    let kind = kind_of(msg);
+    let msg_type = match version {
+        OFP10_VERSION => of10::type_of_kind(kind),
+        OFP13_VERSION => of13::type_of_kind(kind),
+        v => return Err(OfError::BadVersion(v)),
+    };
+    let mut w = Writer::default();
+    w.zeros(HEADER_LEN);
+    match msg {
+        Message::Hello { versions } => hello::encode_body(version, *versions, &mut w),
+        Message::Error { err_type, code, data } => {
+            w.u16(*err_type);
+            w.u16(*code);
+            w.bytes(data);
+        }
+        Message::EchoRequest(data) | Message::EchoReply(data) => w.bytes(data),
+        Message::FeaturesRequest | Message::GetConfigRequest | Message::BarrierRequest | Message::BarrierReply => {}
+        Message::FeaturesReply(f) => {
+            w.u64(f.datapath_id);
+            w.u32(f.n_buffers);
+            w.u8(f.n_tables);
+            w.u8(if version == OFP10_VERSION { 0 } else { f.auxiliary_id });
+            w.zeros(2);
+            w.u32(f.capabilities);
+            w.u32(f.actions);
+            if version == OFP10_VERSION {
+                for p in &f.ports {
+                    of10::encode_port(p, &mut w)?;
+                }
+            }
+        }
+        Message::GetConfigReply(c) | Message::SetConfig(c) => {
+            w.u16(c.flags);
+            w.u16(c.miss_send_len);
+        }
+        Message::PortStatus { reason, port } => {
+            w.u8(*reason);
+            w.zeros(7);
+            if version == OFP10_VERSION {
+                of10::encode_port(port, &mut w)?;
+            } else {
+                of13::encode_port(port, &mut w);
+            }
+        }
+    }
+    let length = u16::try_from(w.buf.len()).map_err(|_| OfError::Unencodable("message longer than 65535 bytes"))?;
+    let header = Header { version, msg_type, length, xid };
+    w.buf[..HEADER_LEN].copy_from_slice(&header.to_bytes());
+    Ok(w.buf)
+}
+
+/// Decodes an interface name field: up to the first NUL, non-ASCII bytes as '?'.
+pub(crate) fn decode_name(raw: &[u8]) -> String {
+    raw.iter().take_while(|&&b| b != 0).map(|&b| if b.is_ascii() { char::from(b) } else { '?' }).collect()
+}
+
+/// Encodes an interface name into a fixed 16-byte field.
+pub(crate) fn encode_name(name: &str, w: &mut Writer) -> Result<(), OfError> {
+    let b = name.as_bytes();
+    if b.len() > 16 || b.contains(&0) {
+        return Err(OfError::Unencodable("port name longer than 16 bytes or with NUL"));
+    }
+    w.bytes(b);
+    w.zeros(16 - b.len());
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! OpenFlow 1.3 message type numbers and `ofp_port` (64 bytes).
+
+use flowtable::PortNo;
+
+use super::{decode_name, encode_name, Kind};
+use crate::error::OfError;
+use crate::msg::PortDesc;
+use crate::wire::{Reader, Writer};
+
+/// Size of `ofp_port`.
+pub const PORT_LEN: usize = 64;
+
+pub(crate) fn kind_from_type(t: u8) -> Option<Kind> {
+    Some(match t {
+        0 => Kind::Hello,
+        1 => Kind::Error,
+        2 => Kind::EchoRequest,
+        3 => Kind::EchoReply,
+        5 => Kind::FeaturesRequest,
+        6 => Kind::FeaturesReply,
+        7 => Kind::GetConfigRequest,
+        8 => Kind::GetConfigReply,
+        9 => Kind::SetConfig,
+        12 => Kind::PortStatus,
+        20 => Kind::BarrierRequest,
+        21 => Kind::BarrierReply,
+        _ => return None,
+    })
+}
+
+pub(crate) fn type_of_kind(k: Kind) -> u8 {
+    match k {
+        Kind::Hello => 0,
+        Kind::Error => 1,
+        Kind::EchoRequest => 2,
+        Kind::EchoReply => 3,
+        Kind::FeaturesRequest => 5,
+        Kind::FeaturesReply => 6,
+        Kind::GetConfigRequest => 7,
+        Kind::GetConfigReply => 8,
+        Kind::SetConfig => 9,
+        Kind::PortStatus => 12,
+        Kind::BarrierRequest => 20,
+        Kind::BarrierReply => 21,
+    }
+}
+
+pub(crate) fn decode_port(r: &mut Reader<'_>) -> Result<PortDesc, OfError> {
+    let raw = r.u32()?;
+    let port_no = PortNo::from_of13(raw).ok_or(OfError::BadOutPort(raw))?;
+    r.skip(4)?;
+    let hw_addr = r.array()?;
+    r.skip(2)?;
+    Ok(PortDesc {
+        port_no,
+        hw_addr,
+        name: decode_name(r.bytes(16)?),
+        config: r.u32()?,
+        state: r.u32()?,
+        curr: r.u32()?,
+        advertised: r.u32()?,
+        supported: r.u32()?,
+        peer: r.u32()?,
+        curr_speed: r.u32()?,
+        max_speed: r.u32()?,
+    })
+}
+
+pub(crate) fn encode_port(p: &PortDesc, w: &mut Writer) {
+    w.u32(p.port_no.to_of13());
+    w.zeros(4);
+    w.bytes(&p.hw_addr);
+    w.zeros(2);
+    // A name that cannot be encoded is truncated rather than failing a 1.3 port status.
+    let name: String = p.name.chars().filter(char::is_ascii).filter(|&c| c != '\0').take(16).collect();
+    if encode_name(&name, w).is_err() {
+        w.zeros(16);
+    }
+    for v in [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
+        w.u32(v);
+    }
+}

@@ -1,0 +1,112 @@
+//! Version-independent OpenFlow messages: what the switch and a controller or `ovs-ofctl`
+//! exchange, with the per-version wire details left to `crate::codec`.
+
+use flowtable::PortNo;
+
+/// Bit `v` set means wire version `v` is offered (OFPHET_VERSIONBITMAP layout).
+pub type VersionBitmap = u32;
+
+/// A decoded OpenFlow message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// OFPT_HELLO with the versions the sender accepts.
+    Hello {
+        /// Accepted versions (bit per wire version).
+        versions: VersionBitmap,
+    },
+    /// OFPT_ERROR.
+    Error {
+        /// Error type (OFPET_*).
+        err_type: u16,
+        /// Error code, meaning depends on the type.
+        code: u16,
+        /// Usually the start of the offending message.
+        data: Vec<u8>,
+    },
+    /// OFPT_ECHO_REQUEST with opaque payload.
+    EchoRequest(Vec<u8>),
+    /// OFPT_ECHO_REPLY with the request's payload.
+    EchoReply(Vec<u8>),
+    /// OFPT_FEATURES_REQUEST.
+    FeaturesRequest,
+    /// OFPT_FEATURES_REPLY.
+    FeaturesReply(SwitchFeatures),
+    /// OFPT_GET_CONFIG_REQUEST.
+    GetConfigRequest,
+    /// OFPT_GET_CONFIG_REPLY.
+    GetConfigReply(SwitchConfig),
+    /// OFPT_SET_CONFIG.
+    SetConfig(SwitchConfig),
+    /// OFPT_BARRIER_REQUEST.
+    BarrierRequest,
+    /// OFPT_BARRIER_REPLY.
+    BarrierReply,
+    /// OFPT_PORT_STATUS.
+    PortStatus {
+        /// OFPPR_ADD (0), OFPPR_DELETE (1) or OFPPR_MODIFY (2).
+        reason: u8,
+        /// The port's description.
+        port: PortDesc,
+    },
+}
+
+/// Body of OFPT_FEATURES_REPLY.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SwitchFeatures {
+    /// Datapath id.
+    pub datapath_id: u64,
+    /// Packets the switch can buffer for packet-in.
+    pub n_buffers: u32,
+    /// Number of flow tables.
+    pub n_tables: u8,
+    /// OpenFlow 1.3 auxiliary connection id (0 in 1.0).
+    pub auxiliary_id: u8,
+    /// OFPC_* capability bits.
+    pub capabilities: u32,
+    /// OpenFlow 1.0 supported-actions bitmap (the `reserved` word in 1.3).
+    pub actions: u32,
+    /// Ports (carried only by OpenFlow 1.0; 1.3 uses OFPMP_PORT_DESC).
+    pub ports: Vec<PortDesc>,
+}
+
+/// Body of OFPT_GET_CONFIG_REPLY and OFPT_SET_CONFIG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SwitchConfig {
+    /// OFPC_FRAG_* bits.
+    pub flags: u16,
+    /// Bytes of a packet sent to the controller on a table miss.
+    pub miss_send_len: u16,
+}
+
+/// `ofp_port` (OpenFlow 1.0: 48 bytes, 1.3: 64 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortDesc {
+    /// Port number (Open vSwitch 16-bit numbering).
+    pub port_no: PortNo,
+    /// Ethernet address.
+    pub hw_addr: [u8; 6],
+    /// Interface name, at most 16 ASCII bytes (non-ASCII bytes decode as '?').
+    pub name: String,
+    /// OFPPC_* bits.
+    pub config: u32,
+    /// OFPPS_* bits.
+    pub state: u32,
+    /// Current features (OFPPF_*).
+    pub curr: u32,
+    /// Advertised features.
+    pub advertised: u32,
+    /// Supported features.
+    pub supported: u32,
+    /// Features advertised by the peer.
+    pub peer: u32,
+    /// Current speed in kbps (1.3 only).
+    pub curr_speed: u32,
+    /// Maximum speed in kbps (1.3 only).
+    pub max_speed: u32,
+}
+
+/// Highest version present in both bitmaps, restricted to those we speak (1.0 and 1.3).
+pub fn negotiate(ours: VersionBitmap, theirs: VersionBitmap) -> Option<u8> {
+    let common = ours & theirs & crate::SUPPORTED_VERSIONS;
+    (common != 0).then(|| common.ilog2() as u8)
+}
