@@ -1,7 +1,7 @@
-//! Fuzz target `of10_decode` (placeholder until its decoder lands).
+//! Fuzz target `of10_decode`: `ofagent::fuzz_of10` (decode; if ok, encode and decode again, same message).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    ofagent::fuzz_of10(data);
 });

@@ -1,7 +1,7 @@
-//! Fuzz target `of13_decode` (placeholder until its decoder lands).
+//! Fuzz target `of13_decode`: `ofagent::fuzz_of13` (decode; if ok, encode and decode again, same message).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    ofagent::fuzz_of13(data);
 });

@@ -1,7 +1,7 @@
-//! Fuzz target `of_stream` (placeholder until its decoder lands).
+//! Fuzz target `of_stream`: `ofagent::fuzz_stream` (decode; if ok, encode and decode again, same message).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    ofagent::fuzz_stream(data);
 });

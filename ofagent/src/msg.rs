@@ -85,7 +85,7 @@ pub struct PortDesc {
     pub port_no: PortNo,
     /// Ethernet address.
     pub hw_addr: [u8; 6],
-    /// Interface name, at most 16 ASCII bytes (non-ASCII bytes decode as '?').
+    /// Interface name, at most 15 ASCII bytes (non-ASCII bytes decode as '?').
     pub name: String,
     /// OFPPC_* bits.
     pub config: u32,

@@ -133,7 +133,7 @@ fn framer_splits_reassembles_and_rejects_short_lengths() {
 }
 
 fn arb_port() -> impl Strategy<Value = PortDesc> {
-    (any::<u16>(), any::<[u8; 6]>(), "[a-z0-9]{0,16}", any::<[u32; 6]>()).prop_map(|(n, hw, name, v)| PortDesc {
+    (any::<u16>(), any::<[u8; 6]>(), "[a-z0-9]{0,15}", any::<[u32; 6]>()).prop_map(|(n, hw, name, v)| PortDesc {
         port_no: PortNo(n),
         hw_addr: hw,
         name,

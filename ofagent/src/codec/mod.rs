@@ -185,16 +185,23 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
     Ok(w.buf)
 }
 
-/// Decodes an interface name field: up to the first NUL, non-ASCII bytes as '?'.
+/// Longest port name: the 16-byte field always keeps a terminating NUL (as OVS reads it).
+pub const MAX_PORT_NAME: usize = 15;
+
+/// Decodes an interface name field: up to the first NUL or 15 bytes, non-ASCII bytes as '?'.
 pub(crate) fn decode_name(raw: &[u8]) -> String {
-    raw.iter().take_while(|&&b| b != 0).map(|&b| if b.is_ascii() { char::from(b) } else { '?' }).collect()
+    raw.iter()
+        .take(MAX_PORT_NAME)
+        .take_while(|&&b| b != 0)
+        .map(|&b| if b.is_ascii() { char::from(b) } else { '?' })
+        .collect()
 }
 
 /// Encodes an interface name into a fixed 16-byte field.
 pub(crate) fn encode_name(name: &str, w: &mut Writer) -> Result<(), OfError> {
     let b = name.as_bytes();
-    if b.len() > 16 || b.contains(&0) {
-        return Err(OfError::Unencodable("port name longer than 16 bytes or with NUL"));
+    if b.len() > MAX_PORT_NAME || b.contains(&0) {
+        return Err(OfError::Unencodable("port name longer than 15 bytes or with NUL"));
     }
     w.bytes(b);
     w.zeros(16 - b.len());

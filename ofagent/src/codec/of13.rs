@@ -72,7 +72,8 @@ pub(crate) fn encode_port(p: &PortDesc, w: &mut Writer) {
     w.bytes(&p.hw_addr);
     w.zeros(2);
     // A name that cannot be encoded is truncated rather than failing a 1.3 port status.
-    let name: String = p.name.chars().filter(char::is_ascii).filter(|&c| c != '\0').take(16).collect();
+    let name: String =
+        p.name.chars().filter(char::is_ascii).filter(|&c| c != '\0').take(super::MAX_PORT_NAME).collect();
     if encode_name(&name, w).is_err() {
         w.zeros(16);
     }
