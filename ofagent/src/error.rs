@@ -1,9 +1,11 @@
 //! `OfError`: why a message could not be decoded or encoded, and the OFPT_ERROR (type, code)
-//! that tells the peer, per OpenFlow version, as Open vSwitch maps them (lib/ofp-errors.h).
+//! that tells the peer, per OpenFlow version, as Open vSwitch maps them (lib/ofp-errors.h,
+//! lib/ofp-errors.c).
 
 use thiserror::Error;
 
 use crate::header::OFP10_VERSION;
+use crate::msg::Message;
 
 /// A codec failure. Each variant maps onto one OFPT_ERROR (type, code) per version.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -41,49 +43,111 @@ pub enum OfError {
     /// OFPBIC_UNSUP_INST: unsupported instruction.
     #[error("unsupported instruction {0}")]
     UnsupInst(u16),
+    /// OFPBMC_BAD_TYPE: an `ofp_match` type other than OFPMT_OXM.
+    #[error("unsupported match type {0}")]
+    BadMatchType(u16),
+    /// OFPBMC_BAD_LEN: a match whose lengths disagree.
+    #[error("bad match length: {0}")]
+    BadMatchLen(&'static str),
+    /// OFPBMC_BAD_WILDCARDS: a wildcard/mask combination we cannot represent.
+    #[error("unsupported wildcards")]
+    BadWildcards,
+    /// OFPBMC_BAD_VALUE: a match value out of the field's range.
+    #[error("bad match value")]
+    BadValue,
+    /// OFPBMC_BAD_MASK: a mask the field does not allow.
+    #[error("bad match mask")]
+    BadMask,
+    /// OFPBMC_DUP_FIELD: a field given twice.
+    #[error("duplicate match field")]
+    DupField,
     /// A value that this version cannot carry (encode side; never from the wire).
     #[error("cannot encode in this OpenFlow version: {0}")]
     Unencodable(&'static str),
 }
 
-/// OFPET_HELLO_FAILED.
-const OFPET_HELLO_FAILED: u16 = 0;
-/// OFPET_BAD_REQUEST.
-const OFPET_BAD_REQUEST: u16 = 1;
-/// OFPET_BAD_ACTION.
-const OFPET_BAD_ACTION: u16 = 2;
-/// OFPET_BAD_INSTRUCTION (OpenFlow 1.1+).
-const OFPET_BAD_INSTRUCTION: u16 = 3;
-/// OFPET_BAD_MATCH (OpenFlow 1.1+).
-const OFPET_BAD_MATCH: u16 = 4;
+/// NXET_VENDOR: OpenFlow 1.0 error type carrying a `nx_vendor_error`.
+pub const NXET_VENDOR: u16 = 0xb0c2;
+/// NXVC_VENDOR_ERROR: the code used with `NXET_VENDOR`.
+pub const NXVC_VENDOR_ERROR: u16 = 0;
+/// OFPET12_EXPERIMENTER: OpenFlow 1.2+ error type for experimenter errors.
+pub const OFPET12_EXPERIMENTER: u16 = 0xffff;
+/// Nicira's vendor / experimenter id.
+pub const NX_VENDOR_ID: u32 = 0x0000_2320;
+
+/// Where an error lives: a standard (type, code), or a Nicira one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Standard OpenFlow `(type, code)`.
+    Standard(u16, u16),
+    /// Nicira extension `(type, code)` (sent wrapped, see [`OfError::error_reply`]).
+    Nicira(u16, u16),
+}
 
 impl OfError {
-    /// The OFPT_ERROR (type, code) to send for this error on a connection of `version`.
-    ///
-    /// For OpenFlow 1.0, errors that only exist in 1.1+ use Open vSwitch's "NX1.0" numbering
-    /// (type OFPET_BAD_REQUEST with a Nicira code >= 0x100), as lib/ofp-errors.h declares them.
-    pub fn error_type_code(&self, version: u8) -> (u16, u16) {
+    /// The error's code for `version`, as lib/ofp-errors.h numbers it ("OF1.x(t,c)" entries
+    /// are standard; "NX1.x(t,c)" are Nicira vendor errors). Errors with no encoding in a
+    /// version become NXBRC_UNENCODABLE_ERROR, as Open vSwitch does.
+    pub fn error_code(&self, version: u8) -> ErrorCode {
+        use ErrorCode::{Nicira as Nx, Standard as Of};
         let of10 = version == OFP10_VERSION;
+        let unencodable = if of10 { Nx(1, 521) } else { Nx(10, 0) };
         match self {
-            Self::HelloIncompatible => (OFPET_HELLO_FAILED, 0),
-            Self::BadVersion(_) => (OFPET_BAD_REQUEST, 0),
-            Self::BadType(_) => (OFPET_BAD_REQUEST, 1),
-            Self::BadVendor(_) => (OFPET_BAD_REQUEST, 3),
-            Self::BadSubtype(_) => (OFPET_BAD_REQUEST, 4),
-            Self::BadLen(_) => (OFPET_BAD_REQUEST, 6),
-            Self::BadActionType(_) => (OFPET_BAD_ACTION, 0),
-            Self::BadOutPort(_) => (OFPET_BAD_ACTION, 4),
-            // NX1.0(1,258) / OF1.1+(4,6)
-            Self::BadMatchField if of10 => (OFPET_BAD_REQUEST, 0x102),
-            Self::BadMatchField => (OFPET_BAD_MATCH, 6),
-            // NX1.0(1,261) / OF1.1+(4,9)
-            Self::BadPrereq if of10 => (OFPET_BAD_REQUEST, 0x105),
-            Self::BadPrereq => (OFPET_BAD_MATCH, 9),
-            // OF1.1+(3,1); OpenFlow 1.0 has no instructions, so it reports a bad action type.
-            Self::UnsupInst(_) if of10 => (OFPET_BAD_ACTION, 0),
-            Self::UnsupInst(_) => (OFPET_BAD_INSTRUCTION, 1),
-            // Not sent on the wire; closest is OFPBRC_EPERM.
-            Self::Unencodable(_) => (OFPET_BAD_REQUEST, 5),
+            Self::HelloIncompatible => Of(0, 0),
+            Self::BadVersion(_) => Of(1, 0),
+            Self::BadType(_) => Of(1, 1),
+            Self::BadVendor(_) => Of(1, 3),
+            Self::BadSubtype(_) => Of(1, 4),
+            Self::BadLen(_) => Of(1, 6),
+            Self::BadActionType(_) => Of(2, 0),
+            Self::BadOutPort(_) => Of(2, 4),
+            Self::UnsupInst(_) if of10 => Nx(2, 257),
+            Self::UnsupInst(_) => Of(3, 1),
+            Self::BadMatchType(_) | Self::BadMatchLen(_) if of10 => unencodable,
+            Self::BadMatchType(_) => Of(4, 0),
+            Self::BadMatchLen(_) => Of(4, 1),
+            Self::BadWildcards if of10 => Nx(1, 262),
+            Self::BadWildcards => Of(4, 5),
+            Self::BadMatchField if of10 => Nx(0, 263),
+            Self::BadMatchField => Of(4, 6),
+            Self::BadValue if of10 => Nx(1, 258),
+            Self::BadValue => Of(4, 7),
+            Self::BadMask if of10 => Nx(1, 259),
+            Self::BadMask => Of(4, 8),
+            Self::BadPrereq if of10 => Nx(1, 260),
+            Self::BadPrereq => Of(4, 9),
+            Self::DupField if of10 => Nx(1, 261),
+            Self::DupField => Of(4, 10),
+            Self::Unencodable(_) => unencodable,
+        }
+    }
+
+    /// The (type, code) pair of [`OfError::error_code`], standard or Nicira.
+    pub fn error_type_code(&self, version: u8) -> (u16, u16) {
+        match self.error_code(version) {
+            ErrorCode::Standard(t, c) | ErrorCode::Nicira(t, c) => (t, c),
+        }
+    }
+
+    /// The OFPT_ERROR to send back on a `version` connection, `data` being the start of the
+    /// offending message. Nicira errors are wrapped as lib/ofp-errors.c does: OpenFlow 1.0 as
+    /// NXET_VENDOR + `nx_vendor_error`, OpenFlow 1.2+ as OFPET12_EXPERIMENTER with the
+    /// Nicira type as code and the experimenter id before the data.
+    pub fn error_reply(&self, version: u8, data: &[u8]) -> Message {
+        match self.error_code(version) {
+            ErrorCode::Standard(err_type, code) => Message::Error { err_type, code, data: data.to_vec() },
+            ErrorCode::Nicira(t, c) if version == OFP10_VERSION => {
+                let mut body = NX_VENDOR_ID.to_be_bytes().to_vec();
+                body.extend_from_slice(&t.to_be_bytes());
+                body.extend_from_slice(&c.to_be_bytes());
+                body.extend_from_slice(data);
+                Message::Error { err_type: NXET_VENDOR, code: NXVC_VENDOR_ERROR, data: body }
+            }
+            ErrorCode::Nicira(t, _) => {
+                let mut body = NX_VENDOR_ID.to_be_bytes().to_vec();
+                body.extend_from_slice(data);
+                Message::Error { err_type: OFPET12_EXPERIMENTER, code: t, data: body }
+            }
         }
     }
 }

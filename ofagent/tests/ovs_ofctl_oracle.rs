@@ -6,7 +6,7 @@ use std::process::Command;
 
 use flowtable::PortNo;
 use ofagent::msg::{PortDesc, SwitchConfig, SwitchFeatures};
-use ofagent::{encode, Message, OFP10_VERSION, OFP13_VERSION};
+use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
 fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
     let path = std::env::temp_dir().join(format!("ofagent-oracle-{}-{tag}.bin", std::process::id()));
@@ -41,7 +41,22 @@ fn port() -> PortDesc {
 
 #[test]
 fn ovs_ofctl_reads_what_we_encode() {
+    let bad = encode(OFP10_VERSION, 3, &Message::BarrierRequest).unwrap();
     let cases: Vec<(u8, Message, &[&str])> = vec![
+        (
+            OFP10_VERSION,
+            OfError::BadPrereq.error_reply(OFP10_VERSION, &bad),
+            &["OFPT_ERROR (xid=0x7): OFPBMC_BAD_PREREQ"],
+        ),
+        (
+            OFP13_VERSION,
+            OfError::BadPrereq.error_reply(OFP13_VERSION, &bad),
+            &["OFPT_ERROR (OF1.3) (xid=0x7): OFPBMC_BAD_PREREQ"],
+        ),
+        (OFP10_VERSION, OfError::UnsupInst(1).error_reply(OFP10_VERSION, &bad), &["OFPBIC_UNSUP_INST"]),
+        (OFP13_VERSION, OfError::Unencodable("x").error_reply(OFP13_VERSION, &bad), &["NXBRC_UNENCODABLE_ERROR"]),
+        (OFP10_VERSION, OfError::BadMatchField.error_reply(OFP10_VERSION, &bad), &["OFPBMC_BAD_FIELD"]),
+        (OFP13_VERSION, OfError::DupField.error_reply(OFP13_VERSION, &bad), &["OFPBMC_DUP_FIELD"]),
         (
             OFP13_VERSION,
             Message::Hello { versions: 0x12 },

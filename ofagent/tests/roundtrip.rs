@@ -104,6 +104,15 @@ fn bad_input_gives_openflow_errors() {
     assert_eq!(OfError::BadPrereq.error_type_code(OFP13_VERSION), (4, 9));
     assert_eq!(OfError::UnsupInst(6).error_type_code(OFP13_VERSION), (3, 1));
     assert_eq!(OfError::BadOutPort(0x1_0000).error_type_code(OFP10_VERSION), (2, 4));
+    assert_eq!(OfError::BadPrereq.error_type_code(OFP10_VERSION), (1, 260));
+    assert_eq!(
+        OfError::BadPrereq.error_reply(OFP10_VERSION, &[9]),
+        Message::Error { err_type: 0xb0c2, code: 0, data: vec![0, 0, 0x23, 0x20, 0, 1, 1, 4, 9] }
+    );
+    assert_eq!(
+        OfError::Unencodable("x").error_reply(OFP13_VERSION, &[]),
+        Message::Error { err_type: 0xffff, code: 10, data: vec![0, 0, 0x23, 0x20] }
+    );
 }
 
 #[test]
