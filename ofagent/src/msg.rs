@@ -1,7 +1,7 @@
 //! Version-independent OpenFlow messages: what the switch and a controller or `ovs-ofctl`
 //! exchange, with the per-version wire details left to `crate::codec`.
 
-use flowtable::PortNo;
+use flowtable::{Match, PortNo};
 
 /// Bit `v` set means wire version `v` is offered (OFPHET_VERSIONBITMAP layout).
 pub type VersionBitmap = u32;
@@ -41,6 +41,8 @@ pub enum Message {
     BarrierRequest,
     /// OFPT_BARRIER_REPLY.
     BarrierReply,
+    /// OFPT_PACKET_IN.
+    PacketIn(Box<PacketIn>),
     /// OFPT_PORT_STATUS.
     PortStatus {
         /// OFPPR_ADD (0), OFPPR_DELETE (1) or OFPPR_MODIFY (2).
@@ -68,6 +70,28 @@ pub struct SwitchFeatures {
     /// Ports (carried only by OpenFlow 1.0; 1.3 uses OFPMP_PORT_DESC).
     pub ports: Vec<PortDesc>,
 }
+
+/// Body of OFPT_PACKET_IN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketIn {
+    /// Buffer id (`NO_BUFFER` = 0xffffffff: the whole packet is in `data`).
+    pub buffer_id: u32,
+    /// Full length of the packet.
+    pub total_len: u16,
+    /// OFPR_NO_MATCH (0), OFPR_ACTION (1), OFPR_INVALID_TTL (2).
+    pub reason: u8,
+    /// Table that sent it (1.3 only; 0 in 1.0).
+    pub table_id: u8,
+    /// Cookie of the flow that sent it (1.3 only; 0 in 1.0).
+    pub cookie: u64,
+    /// Pipeline fields: in_port, metadata, tunnel, registers (1.0 carries in_port only).
+    pub match_: Match,
+    /// The packet (or its first bytes).
+    pub data: Vec<u8>,
+}
+
+/// OpenFlow's "no buffer" buffer id.
+pub const NO_BUFFER: u32 = 0xffff_ffff;
 
 /// Body of OFPT_GET_CONFIG_REPLY and OFPT_SET_CONFIG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

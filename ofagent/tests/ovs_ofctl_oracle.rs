@@ -5,7 +5,8 @@
 use std::process::Command;
 
 use flowtable::PortNo;
-use ofagent::msg::{PortDesc, SwitchConfig, SwitchFeatures};
+use flowtable::{Field, Match};
+use ofagent::msg::{PacketIn, PortDesc, SwitchConfig, SwitchFeatures, NO_BUFFER};
 use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
 fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
@@ -42,7 +43,33 @@ fn port() -> PortDesc {
 #[test]
 fn ovs_ofctl_reads_what_we_encode() {
     let bad = encode(OFP10_VERSION, 3, &Message::BarrierRequest).unwrap();
+    let pin = PacketIn {
+        buffer_id: NO_BUFFER,
+        total_len: 60,
+        reason: 1,
+        table_id: 3,
+        cookie: 0x1234,
+        match_: Match::ANY
+            .with(Field::InPort, 5)
+            .with(Field::Reg(0), 9)
+            .with(Field::TunId, 42)
+            .with(Field::EthType, 0x800)
+            .with(Field::IpProto, 6)
+            .with_masked(Field::TpDst, 80, 0xfff0),
+        data: vec![0xab; 60],
+    };
     let cases: Vec<(u8, Message, &[&str])> = vec![
+        (
+            OFP13_VERSION,
+            Message::PacketIn(Box::new(pin.clone())),
+            &["OFPT_PACKET_IN (OF1.3) (xid=0x7): table_id=3 cookie=0x1234 total_len=60 \
+               tcp,reg0=0x9,tun_id=0x2a,in_port=5,tp_dst=0x50/0xfff0 (via action) data_len=60 (unbuffered)"],
+        ),
+        (
+            OFP10_VERSION,
+            Message::PacketIn(Box::new(pin)),
+            &["OFPT_PACKET_IN (xid=0x7): total_len=60 in_port=5 (via action) data_len=60 (unbuffered)"],
+        ),
         (
             OFP10_VERSION,
             OfError::BadPrereq.error_reply(OFP10_VERSION, &bad),

@@ -2,12 +2,16 @@
 //! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ.
 
 pub mod hello;
+pub mod nxm;
 pub mod of10;
 pub mod of13;
+pub mod oxm;
 
 use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
-use crate::msg::{Message, SwitchConfig, SwitchFeatures};
+use flowtable::{Field, Match, PortNo};
+
+use crate::msg::{Message, PacketIn, SwitchConfig, SwitchFeatures};
 use crate::wire::{Reader, Writer};
 
 /// Message kinds whose type number differs per version.
@@ -23,6 +27,7 @@ pub(crate) enum Kind {
     GetConfigReply,
     SetConfig,
     PortStatus,
+    PacketIn,
     BarrierRequest,
     BarrierReply,
 }
@@ -39,6 +44,7 @@ fn kind_of(msg: &Message) -> Kind {
         Message::GetConfigReply(_) => Kind::GetConfigReply,
         Message::SetConfig(_) => Kind::SetConfig,
         Message::PortStatus { .. } => Kind::PortStatus,
+        Message::PacketIn(_) => Kind::PacketIn,
         Message::BarrierRequest => Kind::BarrierRequest,
         Message::BarrierReply => Kind::BarrierReply,
     }
@@ -84,6 +90,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::SetConfig => Message::SetConfig(decode_config(&mut r)?),
         Kind::BarrierRequest => Message::BarrierRequest,
         Kind::BarrierReply => Message::BarrierReply,
+        Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
         Kind::PortStatus => {
             let reason = r.u8()?;
             r.skip(7)?;
@@ -104,6 +111,48 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         _ => {}
     }
     Ok((header, msg))
+}
+
+fn decode_packet_in(version: u8, r: &mut Reader<'_>) -> Result<PacketIn, OfError> {
+    let buffer_id = r.u32()?;
+    let total_len = r.u16()?;
+    if version == OFP10_VERSION {
+        let in_port = r.u16()?;
+        let reason = r.u8()?;
+        r.skip(1)?;
+        let match_ = Match::ANY.with(Field::InPort, u128::from(in_port));
+        return Ok(PacketIn { buffer_id, total_len, reason, table_id: 0, cookie: 0, match_, data: r.rest().to_vec() });
+    }
+    let reason = r.u8()?;
+    let table_id = r.u8()?;
+    let cookie = r.u64()?;
+    let match_ = oxm::decode_match(r)?;
+    r.skip(2)?;
+    Ok(PacketIn { buffer_id, total_len, reason, table_id, cookie, match_, data: r.rest().to_vec() })
+}
+
+fn encode_packet_in(version: u8, p: &PacketIn, w: &mut Writer) -> Result<(), OfError> {
+    w.u32(p.buffer_id);
+    w.u16(p.total_len);
+    if version == OFP10_VERSION {
+        let (port, mask) = p.match_.get(Field::InPort);
+        let port = if mask == 0 {
+            PortNo::NONE.0
+        } else {
+            u16::try_from(port).map_err(|_| OfError::BadOutPort(port as u32))?
+        };
+        w.u16(port);
+        w.u8(p.reason);
+        w.u8(0);
+    } else {
+        w.u8(p.reason);
+        w.u8(p.table_id);
+        w.u64(p.cookie);
+        oxm::encode_match(&p.match_, w)?;
+        w.zeros(2);
+    }
+    w.bytes(&p.data);
+    Ok(())
 }
 
 fn decode_config(r: &mut Reader<'_>) -> Result<SwitchConfig, OfError> {
@@ -169,6 +218,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             w.u16(c.flags);
             w.u16(c.miss_send_len);
         }
+        Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
         Message::PortStatus { reason, port } => {
             w.u8(*reason);
             w.zeros(7);
