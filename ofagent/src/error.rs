@@ -61,6 +61,42 @@ pub enum OfError {
     /// OFPBMC_DUP_FIELD: a field given twice.
     #[error("duplicate match field")]
     DupField,
+    /// OFPBAC_BAD_LEN: an action whose length is wrong.
+    #[error("bad action length")]
+    BadActionLen,
+    /// OFPBAC_BAD_VENDOR: an experimenter action from an unknown vendor.
+    #[error("unknown action vendor {0:#x}")]
+    BadActionVendor(u32),
+    /// OFPBAC_BAD_VENDOR_TYPE: an unknown Nicira action subtype.
+    #[error("unknown Nicira action subtype {0}")]
+    BadActionVendorType(u16),
+    /// OFPBAC_BAD_ARGUMENT: an action argument out of range.
+    #[error("bad action argument: {0}")]
+    BadActionArgument(&'static str),
+    /// OFPBAC_BAD_SET_TYPE: an action on an unknown field.
+    #[error("action on an unknown field")]
+    BadSetType,
+    /// OFPBAC_BAD_SET_LEN: an action on bits past the end of its field.
+    #[error("action field range out of bounds")]
+    BadSetLen,
+    /// OFPBAC_BAD_SET_ARGUMENT: an invalid value or a read-only field.
+    #[error("bad set_field argument")]
+    BadSetArgument,
+    /// NXBAC_MUST_BE_ZERO: nonzero padding in a Nicira action.
+    #[error("must-be-zero action bytes are nonzero")]
+    MustBeZero,
+    /// OFPBIC_UNKNOWN_INST: unknown instruction type.
+    #[error("unknown instruction {0}")]
+    UnknownInst(u16),
+    /// OFPBIC_BAD_LEN: an instruction whose length is wrong.
+    #[error("bad instruction length")]
+    BadInstLen,
+    /// OFPBIC_DUP_INST: an instruction given twice.
+    #[error("duplicate instruction")]
+    DupInst,
+    /// OFPFMFC_BAD_COMMAND: unknown flow_mod/group_mod command.
+    #[error("unknown command {0}")]
+    BadCommand(u16),
     /// A value that this version cannot carry (encode side; never from the wire).
     #[error("cannot encode in this OpenFlow version: {0}")]
     Unencodable(&'static str),
@@ -82,7 +118,12 @@ pub enum ErrorCode {
     Standard(u16, u16),
     /// Nicira extension `(type, code)` (sent wrapped, see [`OfError::error_reply`]).
     Nicira(u16, u16),
+    /// ONF extension error type (OpenFlow 1.2-1.3 experimenter error from ONF).
+    Onf(u16),
 }
+
+/// ONF's experimenter id.
+pub const ONF_VENDOR_ID: u32 = 0x4f4e_4600;
 
 impl OfError {
     /// The error's code for `version`, as lib/ofp-errors.h numbers it ("OF1.x(t,c)" entries
@@ -118,6 +159,24 @@ impl OfError {
             Self::BadPrereq => Of(4, 9),
             Self::DupField if of10 => Nx(1, 261),
             Self::DupField => Of(4, 10),
+            Self::BadActionLen => Of(2, 1),
+            Self::BadActionVendor(_) => Of(2, 2),
+            Self::BadActionVendorType(_) => Of(2, 3),
+            Self::BadActionArgument(_) => Of(2, 5),
+            Self::BadSetType if of10 => Nx(1, 523),
+            Self::BadSetType => Of(2, 13),
+            Self::BadSetLen if of10 => Nx(1, 524),
+            Self::BadSetLen => Of(2, 14),
+            Self::BadSetArgument if of10 => Nx(1, 525),
+            Self::BadSetArgument => Of(2, 15),
+            Self::MustBeZero if of10 => Nx(2, 256),
+            Self::MustBeZero => Nx(11, 0),
+            Self::UnknownInst(_) | Self::BadInstLen | Self::DupInst if of10 => unencodable,
+            Self::UnknownInst(_) => Of(3, 0),
+            Self::BadInstLen => Of(3, 7),
+            Self::DupInst => ErrorCode::Onf(2600),
+            Self::BadCommand(_) if of10 => Of(3, 4),
+            Self::BadCommand(_) => Of(5, 6),
             Self::Unencodable(_) => unencodable,
         }
     }
@@ -126,6 +185,7 @@ impl OfError {
     pub fn error_type_code(&self, version: u8) -> (u16, u16) {
         match self.error_code(version) {
             ErrorCode::Standard(t, c) | ErrorCode::Nicira(t, c) => (t, c),
+            ErrorCode::Onf(t) => (OFPET12_EXPERIMENTER, t),
         }
     }
 
@@ -142,6 +202,11 @@ impl OfError {
                 body.extend_from_slice(&c.to_be_bytes());
                 body.extend_from_slice(data);
                 Message::Error { err_type: NXET_VENDOR, code: NXVC_VENDOR_ERROR, data: body }
+            }
+            ErrorCode::Onf(t) => {
+                let mut body = ONF_VENDOR_ID.to_be_bytes().to_vec();
+                body.extend_from_slice(data);
+                Message::Error { err_type: OFPET12_EXPERIMENTER, code: t, data: body }
             }
             ErrorCode::Nicira(t, _) => {
                 let mut body = NX_VENDOR_ID.to_be_bytes().to_vec();

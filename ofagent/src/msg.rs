@@ -1,7 +1,7 @@
 //! Version-independent OpenFlow messages: what the switch and a controller or `ovs-ofctl`
 //! exchange, with the per-version wire details left to `crate::codec`.
 
-use flowtable::{Match, PortNo};
+use flowtable::{FlowMod, Match, PortNo};
 
 /// Bit `v` set means wire version `v` is offered (OFPHET_VERSIONBITMAP layout).
 pub type VersionBitmap = u32;
@@ -43,6 +43,8 @@ pub enum Message {
     BarrierReply,
     /// OFPT_PACKET_IN.
     PacketIn(Box<PacketIn>),
+    /// OFPT_FLOW_MOD.
+    FlowMod(Box<FlowMod>),
     /// OFPT_PORT_STATUS.
     PortStatus {
         /// OFPPR_ADD (0), OFPPR_DELETE (1) or OFPPR_MODIFY (2).

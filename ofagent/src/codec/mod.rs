@@ -1,7 +1,9 @@
 //! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
 //! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ.
 
+pub mod actions13;
 pub mod hello;
+pub mod nx_actions;
 pub mod nxm;
 pub mod of10;
 pub mod of13;
@@ -9,7 +11,7 @@ pub mod oxm;
 
 use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
-use flowtable::{Field, Match, PortNo};
+use flowtable::{Field, FlowModCommand, Match, PortNo};
 
 use crate::msg::{Message, PacketIn, SwitchConfig, SwitchFeatures};
 use crate::wire::{Reader, Writer};
@@ -28,6 +30,7 @@ pub(crate) enum Kind {
     SetConfig,
     PortStatus,
     PacketIn,
+    FlowMod,
     BarrierRequest,
     BarrierReply,
 }
@@ -45,6 +48,7 @@ fn kind_of(msg: &Message) -> Kind {
         Message::SetConfig(_) => Kind::SetConfig,
         Message::PortStatus { .. } => Kind::PortStatus,
         Message::PacketIn(_) => Kind::PacketIn,
+        Message::FlowMod(_) => Kind::FlowMod,
         Message::BarrierRequest => Kind::BarrierRequest,
         Message::BarrierReply => Kind::BarrierReply,
     }
@@ -91,6 +95,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::BarrierRequest => Message::BarrierRequest,
         Kind::BarrierReply => Message::BarrierReply,
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
+        Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
+        Kind::FlowMod => return Err(OfError::BadType(header.msg_type)),
         Kind::PortStatus => {
             let reason = r.u8()?;
             r.skip(7)?;
@@ -153,6 +159,29 @@ fn encode_packet_in(version: u8, p: &PacketIn, w: &mut Writer) -> Result<(), OfE
     }
     w.bytes(&p.data);
     Ok(())
+}
+
+/// OFPFC_* to our command.
+pub(crate) fn flow_mod_command(raw: u16) -> Result<FlowModCommand, OfError> {
+    Ok(match raw {
+        0 => FlowModCommand::Add,
+        1 => FlowModCommand::Modify,
+        2 => FlowModCommand::ModifyStrict,
+        3 => FlowModCommand::Delete,
+        4 => FlowModCommand::DeleteStrict,
+        other => return Err(OfError::BadCommand(other)),
+    })
+}
+
+/// Our command to OFPFC_*.
+pub(crate) fn flow_mod_command_code(c: FlowModCommand) -> u8 {
+    match c {
+        FlowModCommand::Add => 0,
+        FlowModCommand::Modify => 1,
+        FlowModCommand::ModifyStrict => 2,
+        FlowModCommand::Delete => 3,
+        FlowModCommand::DeleteStrict => 4,
+    }
 }
 
 fn decode_config(r: &mut Reader<'_>) -> Result<SwitchConfig, OfError> {
@@ -219,6 +248,8 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             w.u16(c.miss_send_len);
         }
         Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
+        Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
+        Message::FlowMod(_) => return Err(OfError::Unencodable("OpenFlow 1.0 flow_mod not implemented yet")),
         Message::PortStatus { reason, port } => {
             w.u8(*reason);
             w.zeros(7);

@@ -299,3 +299,89 @@ pub(crate) fn put_entries(m: &Match, w: &mut Writer) -> Result<(), OfError> {
         Err(OfError::Unencodable("match bits with no NXM/OXM encoding"))
     }
 }
+
+/// A field named by a single NXM/OXM header, as actions (`set_field`, `load`, `move`,
+/// `output_reg`) refer to fields.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldRef {
+    entry: Entry,
+}
+
+impl FieldRef {
+    /// The field in our key.
+    pub(crate) fn field(self) -> Field {
+        self.entry.target
+    }
+
+    /// Bytes of the value on the wire.
+    pub(crate) fn len(self) -> usize {
+        usize::from(self.entry.len)
+    }
+
+    /// The 32-bit header (`hasmask` as given, length `len` or `2 * len`).
+    pub(crate) fn header(self, masked: bool) -> u32 {
+        let len = u32::from(self.entry.len) * if masked { 2 } else { 1 };
+        u32::from(self.entry.class) << 16 | u32::from(self.entry.field) << 9 | u32::from(masked) << 8 | len
+    }
+
+    /// Field value to wire value (OXM in_port is a 32-bit OpenFlow 1.1+ number).
+    pub(crate) fn value_to_wire(self, value: u128) -> Result<u128, OfError> {
+        match self.entry.conv {
+            Conv::Plain => Ok(value),
+            Conv::Port32 => {
+                let port = u16::try_from(value).map_err(|_| OfError::Unencodable("in_port above 65535"))?;
+                Ok(u128::from(PortNo(port).to_of13()))
+            }
+        }
+    }
+
+    /// Wire value to field value, checking the range.
+    pub(crate) fn value_from_wire(self, raw: u128) -> Result<u128, OfError> {
+        let value = match self.entry.conv {
+            Conv::Plain => raw,
+            Conv::Port32 => u128::from(PortNo::from_of13(raw as u32).ok_or(OfError::BadSetArgument)?.0),
+        };
+        if value > self.entry.target.max_value() {
+            return Err(OfError::BadSetArgument);
+        }
+        Ok(value)
+    }
+}
+
+/// The header Open vSwitch would use to name `field` on its own: OXM where OpenFlow 1.3 has
+/// one (when `prefer_oxm`), NXM otherwise.
+pub(crate) fn field_ref(field: Field, prefer_oxm: bool) -> Option<FieldRef> {
+    let special = match field {
+        Field::Reg(i) => Some(e(NXM_1, i, 4, field)),
+        Field::Xreg(i) => Some(e(OXM_PKT_REGS, i, 8, field)),
+        _ => None,
+    };
+    let find = |oxm: bool| {
+        TABLE.iter().find(|x| x.target == field && (x.class == OXM_BASIC) == oxm && (oxm || x.conv == Conv::Plain))
+    };
+    let entry = special.or_else(|| find(prefer_oxm).or_else(|| find(!prefer_oxm)).copied())?;
+    Some(FieldRef { entry })
+}
+
+/// The field a header names (ignoring `hasmask`; the length must fit the field).
+pub(crate) fn field_ref_from_header(header: u32) -> Result<FieldRef, OfError> {
+    let class = (header >> 16) as u16;
+    let field = ((header >> 9) & 0x7f) as u8;
+    let hasmask = header & 0x100 != 0;
+    let entry = lookup(class, field).ok_or(OfError::BadSetType)?;
+    let want = u32::from(entry.len) * if hasmask { 2 } else { 1 };
+    if header & 0xff != want {
+        return Err(OfError::BadSetType);
+    }
+    Ok(FieldRef { entry })
+}
+
+/// Big-endian integer of up to 16 bytes.
+pub(crate) fn be_value(bytes: &[u8]) -> u128 {
+    be_uint(bytes)
+}
+
+/// Appends `v` as `len` big-endian bytes.
+pub(crate) fn put_value(w: &mut Writer, v: u128, len: usize) {
+    put_uint(w, v, len);
+}

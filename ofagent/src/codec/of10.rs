@@ -42,6 +42,7 @@ pub(crate) fn type_of_kind(k: Kind) -> u8 {
         Kind::SetConfig => 9,
         Kind::PacketIn => 10,
         Kind::PortStatus => 12,
+        Kind::FlowMod => 14,
         Kind::BarrierRequest => 18,
         Kind::BarrierReply => 19,
     }

@@ -1,10 +1,10 @@
 //! OpenFlow 1.3 message type numbers and `ofp_port` (64 bytes).
 
-use flowtable::PortNo;
+use flowtable::{FlowMod, PortNo};
 
-use super::{decode_name, encode_name, Kind};
+use super::{actions13, decode_name, encode_name, oxm, Kind};
 use crate::error::OfError;
-use crate::msg::PortDesc;
+use crate::msg::{PortDesc, NO_BUFFER};
 use crate::wire::{Reader, Writer};
 
 /// Size of `ofp_port`.
@@ -23,6 +23,7 @@ pub(crate) fn kind_from_type(t: u8) -> Option<Kind> {
         9 => Kind::SetConfig,
         10 => Kind::PacketIn,
         12 => Kind::PortStatus,
+        14 => Kind::FlowMod,
         20 => Kind::BarrierRequest,
         21 => Kind::BarrierReply,
         _ => return None,
@@ -42,6 +43,7 @@ pub(crate) fn type_of_kind(k: Kind) -> u8 {
         Kind::SetConfig => 9,
         Kind::PacketIn => 10,
         Kind::PortStatus => 12,
+        Kind::FlowMod => 14,
         Kind::BarrierRequest => 20,
         Kind::BarrierReply => 21,
     }
@@ -82,4 +84,58 @@ pub(crate) fn encode_port(p: &PortDesc, w: &mut Writer) {
     for v in [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
         w.u32(v);
     }
+}
+
+/// `ofp_flow_mod` body (after the header).
+pub(crate) fn decode_flow_mod(r: &mut Reader<'_>) -> Result<FlowMod, OfError> {
+    let cookie = r.u64()?;
+    let cookie_mask = r.u64()?;
+    let table_id = r.u8()?;
+    let command = super::flow_mod_command(u16::from(r.u8()?))?;
+    let idle_timeout = r.u16()?;
+    let hard_timeout = r.u16()?;
+    let priority = r.u16()?;
+    let buffer_id = r.u32()?;
+    let raw_out = r.u32()?;
+    let out_port = PortNo::from_of13(raw_out).ok_or(OfError::BadOutPort(raw_out))?;
+    let out_group = r.u32()?;
+    let flags = r.u16()?;
+    r.skip(2)?;
+    let match_ = oxm::decode_match(r)?;
+    let actions = actions13::decode_instructions(r.rest())?;
+    Ok(FlowMod {
+        command,
+        table_id,
+        match_,
+        priority,
+        cookie,
+        cookie_mask,
+        new_cookie: None,
+        idle_timeout,
+        hard_timeout,
+        importance: 0,
+        flags,
+        out_port,
+        out_group,
+        buffer_id: (buffer_id != NO_BUFFER).then_some(buffer_id),
+        actions,
+    })
+}
+
+/// Appends an `ofp_flow_mod` body. `new_cookie` and `importance` have no OpenFlow 1.3 field.
+pub(crate) fn encode_flow_mod(fm: &FlowMod, w: &mut Writer) -> Result<(), OfError> {
+    w.u64(fm.cookie);
+    w.u64(fm.cookie_mask);
+    w.u8(fm.table_id);
+    w.u8(super::flow_mod_command_code(fm.command));
+    w.u16(fm.idle_timeout);
+    w.u16(fm.hard_timeout);
+    w.u16(fm.priority);
+    w.u32(fm.buffer_id.unwrap_or(NO_BUFFER));
+    w.u32(fm.out_port.to_of13());
+    w.u32(fm.out_group);
+    w.u16(fm.flags);
+    w.zeros(2);
+    oxm::encode_match(&fm.match_, w)?;
+    actions13::encode_instructions(&fm.actions, w)
 }
