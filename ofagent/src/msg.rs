@@ -43,6 +43,8 @@ pub enum Message {
     BarrierReply,
     /// OFPT_PACKET_IN.
     PacketIn(Box<PacketIn>),
+    /// OFPT_PACKET_OUT.
+    PacketOut(Box<PacketOut>),
     /// OFPT_FLOW_MOD.
     FlowMod(Box<FlowMod>),
     /// OFPT_PORT_STATUS.
@@ -89,6 +91,19 @@ pub struct PacketIn {
     /// Pipeline fields: in_port, metadata, tunnel, registers (1.0 carries in_port only).
     pub match_: Match,
     /// The packet (or its first bytes).
+    pub data: Vec<u8>,
+}
+
+/// Body of OFPT_PACKET_OUT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketOut {
+    /// Buffer id (`NO_BUFFER`: the packet is in `data`).
+    pub buffer_id: u32,
+    /// Port the packet is treated as coming from (`CONTROLLER`, `LOCAL`, `NONE` or a port).
+    pub in_port: PortNo,
+    /// Actions to apply.
+    pub actions: Vec<flowtable::Action>,
+    /// The packet.
     pub data: Vec<u8>,
 }
 

@@ -1,6 +1,7 @@
 //! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
 //! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ.
 
+pub mod actions10;
 pub mod actions13;
 pub mod hello;
 pub mod nx_actions;
@@ -13,7 +14,7 @@ use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
 use flowtable::{Field, FlowModCommand, Match, PortNo};
 
-use crate::msg::{Message, PacketIn, SwitchConfig, SwitchFeatures};
+use crate::msg::{Message, PacketIn, PacketOut, SwitchConfig, SwitchFeatures};
 use crate::wire::{Reader, Writer};
 
 /// Message kinds whose type number differs per version.
@@ -30,6 +31,7 @@ pub(crate) enum Kind {
     SetConfig,
     PortStatus,
     PacketIn,
+    PacketOut,
     FlowMod,
     BarrierRequest,
     BarrierReply,
@@ -49,6 +51,7 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PortStatus { .. } => Kind::PortStatus,
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
+        Message::PacketOut(_) => Kind::PacketOut,
         Message::BarrierRequest => Kind::BarrierRequest,
         Message::BarrierReply => Kind::BarrierReply,
     }
@@ -95,6 +98,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::BarrierRequest => Message::BarrierRequest,
         Kind::BarrierReply => Message::BarrierReply,
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
+        Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => return Err(OfError::BadType(header.msg_type)),
         Kind::PortStatus => {
@@ -157,6 +161,44 @@ fn encode_packet_in(version: u8, p: &PacketIn, w: &mut Writer) -> Result<(), OfE
         oxm::encode_match(&p.match_, w)?;
         w.zeros(2);
     }
+    w.bytes(&p.data);
+    Ok(())
+}
+
+fn decode_packet_out(version: u8, r: &mut Reader<'_>) -> Result<PacketOut, OfError> {
+    let buffer_id = r.u32()?;
+    let (in_port, actions_len) = if version == OFP10_VERSION {
+        (PortNo(r.u16()?), r.u16()?)
+    } else {
+        let raw = r.u32()?;
+        let port = PortNo::from_of13(raw).ok_or(OfError::BadOutPort(raw))?;
+        let len = r.u16()?;
+        r.skip(6)?;
+        (port, len)
+    };
+    let acts = r.bytes(usize::from(actions_len))?;
+    let actions =
+        if version == OFP10_VERSION { actions10::decode_actions(acts)? } else { actions13::decode_actions(acts)? };
+    Ok(PacketOut { buffer_id, in_port, actions, data: r.rest().to_vec() })
+}
+
+fn encode_packet_out(version: u8, p: &PacketOut, w: &mut Writer) -> Result<(), OfError> {
+    let acts = if version == OFP10_VERSION {
+        actions10::encode_action_list(&p.actions)?
+    } else {
+        actions13::encode_action_list(&p.actions)?
+    };
+    let alen = u16::try_from(acts.len()).map_err(|_| OfError::Unencodable("actions too long"))?;
+    w.u32(p.buffer_id);
+    if version == OFP10_VERSION {
+        w.u16(p.in_port.0);
+        w.u16(alen);
+    } else {
+        w.u32(p.in_port.to_of13());
+        w.u16(alen);
+        w.zeros(6);
+    }
+    w.bytes(&acts);
     w.bytes(&p.data);
     Ok(())
 }
@@ -248,6 +290,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             w.u16(c.miss_send_len);
         }
         Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
+        Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(_) => return Err(OfError::Unencodable("OpenFlow 1.0 flow_mod not implemented yet")),
         Message::PortStatus { reason, port } => {
