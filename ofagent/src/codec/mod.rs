@@ -4,6 +4,7 @@
 pub mod actions10;
 pub mod actions13;
 pub mod hello;
+pub mod match10;
 pub mod nx_actions;
 pub mod nxm;
 pub mod of10;
@@ -100,7 +101,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
-        Kind::FlowMod => return Err(OfError::BadType(header.msg_type)),
+        Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
         Kind::PortStatus => {
             let reason = r.u8()?;
             r.skip(7)?;
@@ -292,7 +293,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
-        Message::FlowMod(_) => return Err(OfError::Unencodable("OpenFlow 1.0 flow_mod not implemented yet")),
+        Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,
         Message::PortStatus { reason, port } => {
             w.u8(*reason);
             w.zeros(7);
