@@ -45,6 +45,10 @@ pub enum Message {
     PacketIn(Box<PacketIn>),
     /// OFPT_PACKET_OUT.
     PacketOut(Box<PacketOut>),
+    /// OFPT_FLOW_REMOVED.
+    FlowRemoved(Box<FlowRemoved>),
+    /// OFPT_PORT_MOD.
+    PortMod(PortMod),
     /// OFPT_FLOW_MOD.
     FlowMod(Box<FlowMod>),
     /// OFPT_PORT_STATUS.
@@ -105,6 +109,48 @@ pub struct PacketOut {
     pub actions: Vec<flowtable::Action>,
     /// The packet.
     pub data: Vec<u8>,
+}
+
+/// Body of OFPT_FLOW_REMOVED.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowRemoved {
+    /// The flow's cookie.
+    pub cookie: u64,
+    /// The flow's priority.
+    pub priority: u16,
+    /// OFPRR_IDLE_TIMEOUT (0), OFPRR_HARD_TIMEOUT (1), OFPRR_DELETE (2), OFPRR_GROUP_DELETE (3).
+    pub reason: u8,
+    /// Table (1.3 only; 0 in 1.0).
+    pub table_id: u8,
+    /// Seconds the flow lived.
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec`.
+    pub duration_nsec: u32,
+    /// The flow's idle timeout.
+    pub idle_timeout: u16,
+    /// The flow's hard timeout (1.3 only; 0 in 1.0).
+    pub hard_timeout: u16,
+    /// Packets matched.
+    pub packet_count: u64,
+    /// Bytes matched.
+    pub byte_count: u64,
+    /// The flow's match.
+    pub match_: Match,
+}
+
+/// Body of OFPT_PORT_MOD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortMod {
+    /// Port to modify.
+    pub port_no: PortNo,
+    /// Must equal the port's address (a sanity check).
+    pub hw_addr: [u8; 6],
+    /// New OFPPC_* bits (only those in `mask` change).
+    pub config: u32,
+    /// Which `config` bits to change.
+    pub mask: u32,
+    /// OFPPF_* features to advertise (0: unchanged).
+    pub advertise: u32,
 }
 
 /// OpenFlow's "no buffer" buffer id.

@@ -4,9 +4,8 @@
 
 use std::process::Command;
 
-use flowtable::PortNo;
-use flowtable::{Field, Match};
-use ofagent::msg::{PacketIn, PortDesc, SwitchConfig, SwitchFeatures, NO_BUFFER};
+use flowtable::{Field, Match, PortNo};
+use ofagent::msg::{FlowRemoved, PacketIn, PortDesc, PortMod, SwitchConfig, SwitchFeatures, NO_BUFFER};
 use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
 fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
@@ -58,7 +57,47 @@ fn ovs_ofctl_reads_what_we_encode() {
             .with_masked(Field::TpDst, 80, 0xfff0),
         data: vec![0xab; 60],
     };
+    let fr = FlowRemoved {
+        cookie: 0x5,
+        priority: 7,
+        reason: 2,
+        table_id: 1,
+        duration_sec: 3,
+        duration_nsec: 5_000_000,
+        idle_timeout: 60,
+        hard_timeout: 0,
+        packet_count: 10,
+        byte_count: 600,
+        match_: Match::ANY.with(Field::InPort, 2).with(Field::EthType, 0x0806),
+    };
+    let pm = PortMod { port_no: PortNo(3), hw_addr: [0xaa, 0, 0, 0, 0, 3], config: 1, mask: 1, advertise: 0 };
     let cases: Vec<(u8, Message, &[&str])> = vec![
+        (
+            OFP13_VERSION,
+            Message::FlowRemoved(Box::new(fr.clone())),
+            &["OFPT_FLOW_REMOVED (OF1.3) (xid=0x7): priority=7,arp,in_port=2 reason=delete table_id=1 \
+               cookie:0x5 duration3.005s idle60 pkts10 bytes600"],
+        ),
+        (
+            OFP10_VERSION,
+            Message::FlowRemoved(Box::new(FlowRemoved { table_id: 0, ..fr })),
+            &["OFPT_FLOW_REMOVED (xid=0x7): priority=7,arp,in_port=2 reason=delete cookie:0x5 duration3.005s \
+               idle60 pkts10 bytes600"],
+        ),
+        (
+            OFP13_VERSION,
+            Message::PortMod(pm),
+            &[
+                "OFPT_PORT_MOD (OF1.3) (xid=0x7): port: 3: addr:aa:00:00:00:00:03",
+                "config: PORT_DOWN",
+                "mask:   PORT_DOWN",
+            ],
+        ),
+        (
+            OFP10_VERSION,
+            Message::PortMod(pm),
+            &["OFPT_PORT_MOD (xid=0x7): port: 3: addr:aa:00:00:00:00:03", "config: PORT_DOWN"],
+        ),
         (
             OFP13_VERSION,
             Message::PacketIn(Box::new(pin.clone())),

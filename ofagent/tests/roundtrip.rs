@@ -3,7 +3,7 @@
 
 use flowtable::PortNo;
 use ofagent::framing::{Framer, FramingError};
-use ofagent::msg::{PortDesc, SwitchConfig, SwitchFeatures};
+use ofagent::msg::{FlowRemoved, PortDesc, PortMod, SwitchConfig, SwitchFeatures};
 use ofagent::{decode, encode, negotiate, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 use proptest::prelude::*;
 
@@ -37,6 +37,24 @@ fn samples() -> Vec<Message> {
         Message::BarrierReply,
         Message::PortStatus { reason: 2, port: port(3) },
         Message::PortStatus { reason: 0, port: port(PortNo::LOCAL.0) },
+        Message::PortMod(PortMod {
+            port_no: PortNo(9),
+            hw_addr: [1, 2, 3, 4, 5, 6],
+            config: 0x20,
+            mask: 0x24,
+            advertise: 8,
+        }),
+        Message::FlowRemoved(Box::new(FlowRemoved {
+            cookie: 1,
+            priority: 2,
+            reason: 1,
+            duration_sec: 4,
+            idle_timeout: 5,
+            packet_count: 6,
+            byte_count: 7,
+            match_: flowtable::Match::ANY.with(flowtable::Field::EthType, 0x0800),
+            ..FlowRemoved::default()
+        })),
     ]
 }
 

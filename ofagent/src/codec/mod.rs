@@ -15,7 +15,7 @@ use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
 use flowtable::{Field, FlowModCommand, Match, PortNo};
 
-use crate::msg::{Message, PacketIn, PacketOut, SwitchConfig, SwitchFeatures};
+use crate::msg::{FlowRemoved, Message, PacketIn, PacketOut, PortMod, SwitchConfig, SwitchFeatures};
 use crate::wire::{Reader, Writer};
 
 /// Message kinds whose type number differs per version.
@@ -34,6 +34,8 @@ pub(crate) enum Kind {
     PacketIn,
     PacketOut,
     FlowMod,
+    FlowRemoved,
+    PortMod,
     BarrierRequest,
     BarrierReply,
 }
@@ -53,6 +55,8 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
         Message::PacketOut(_) => Kind::PacketOut,
+        Message::FlowRemoved(_) => Kind::FlowRemoved,
+        Message::PortMod(_) => Kind::PortMod,
         Message::BarrierRequest => Kind::BarrierRequest,
         Message::BarrierReply => Kind::BarrierReply,
     }
@@ -99,6 +103,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::BarrierRequest => Message::BarrierRequest,
         Kind::BarrierReply => Message::BarrierReply,
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
+        Kind::FlowRemoved => Message::FlowRemoved(Box::new(decode_flow_removed(v, &mut r)?)),
+        Kind::PortMod => Message::PortMod(decode_port_mod(v, &mut r)?),
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -118,6 +124,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         | Kind::GetConfigReply
         | Kind::SetConfig
         | Kind::PortStatus
+        | Kind::PortMod
+        | Kind::FlowRemoved
         | Kind::FeaturesReply => expect_empty(&r)?,
         _ => {}
     }
@@ -164,6 +172,98 @@ fn encode_packet_in(version: u8, p: &PacketIn, w: &mut Writer) -> Result<(), OfE
     }
     w.bytes(&p.data);
     Ok(())
+}
+
+fn decode_flow_removed(version: u8, r: &mut Reader<'_>) -> Result<FlowRemoved, OfError> {
+    let mut fr = FlowRemoved::default();
+    if version == OFP10_VERSION {
+        fr.match_ = match10::decode_match(r)?;
+        fr.cookie = r.u64()?;
+        fr.priority = r.u16()?;
+        fr.reason = r.u8()?;
+        r.skip(1)?;
+        fr.duration_sec = r.u32()?;
+        fr.duration_nsec = r.u32()?;
+        fr.idle_timeout = r.u16()?;
+        r.skip(2)?;
+        fr.packet_count = r.u64()?;
+        fr.byte_count = r.u64()?;
+    } else {
+        fr.cookie = r.u64()?;
+        fr.priority = r.u16()?;
+        fr.reason = r.u8()?;
+        fr.table_id = r.u8()?;
+        fr.duration_sec = r.u32()?;
+        fr.duration_nsec = r.u32()?;
+        fr.idle_timeout = r.u16()?;
+        fr.hard_timeout = r.u16()?;
+        fr.packet_count = r.u64()?;
+        fr.byte_count = r.u64()?;
+        fr.match_ = oxm::decode_match(r)?;
+    }
+    Ok(fr)
+}
+
+fn encode_flow_removed(version: u8, fr: &FlowRemoved, w: &mut Writer) -> Result<(), OfError> {
+    if version == OFP10_VERSION {
+        match10::encode_match(&fr.match_, w)?;
+        w.u64(fr.cookie);
+        w.u16(fr.priority);
+        w.u8(fr.reason);
+        w.u8(0);
+        w.u32(fr.duration_sec);
+        w.u32(fr.duration_nsec);
+        w.u16(fr.idle_timeout);
+        w.zeros(2);
+        w.u64(fr.packet_count);
+        w.u64(fr.byte_count);
+    } else {
+        w.u64(fr.cookie);
+        w.u16(fr.priority);
+        w.u8(fr.reason);
+        w.u8(fr.table_id);
+        w.u32(fr.duration_sec);
+        w.u32(fr.duration_nsec);
+        w.u16(fr.idle_timeout);
+        w.u16(fr.hard_timeout);
+        w.u64(fr.packet_count);
+        w.u64(fr.byte_count);
+        oxm::encode_match(&fr.match_, w)?;
+    }
+    Ok(())
+}
+
+fn decode_port_mod(version: u8, r: &mut Reader<'_>) -> Result<PortMod, OfError> {
+    let port_no = if version == OFP10_VERSION {
+        PortNo(r.u16()?)
+    } else {
+        let raw = r.u32()?;
+        r.skip(4)?;
+        PortNo::from_of13(raw).ok_or(OfError::BadOutPort(raw))?
+    };
+    let hw_addr = r.array()?;
+    if version != OFP10_VERSION {
+        r.skip(2)?;
+    }
+    let pm = PortMod { port_no, hw_addr, config: r.u32()?, mask: r.u32()?, advertise: r.u32()? };
+    r.skip(4)?;
+    Ok(pm)
+}
+
+fn encode_port_mod(version: u8, pm: &PortMod, w: &mut Writer) {
+    if version == OFP10_VERSION {
+        w.u16(pm.port_no.0);
+        w.bytes(&pm.hw_addr);
+    } else {
+        w.u32(pm.port_no.to_of13());
+        w.zeros(4);
+        w.bytes(&pm.hw_addr);
+        w.zeros(2);
+    }
+    w.u32(pm.config);
+    w.u32(pm.mask);
+    w.u32(pm.advertise);
+    w.zeros(4);
 }
 
 fn decode_packet_out(version: u8, r: &mut Reader<'_>) -> Result<PacketOut, OfError> {
@@ -291,6 +391,8 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             w.u16(c.miss_send_len);
         }
         Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
+        Message::FlowRemoved(fr) => encode_flow_removed(version, fr, &mut w)?,
+        Message::PortMod(pm) => encode_port_mod(version, pm, &mut w),
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,
