@@ -45,6 +45,16 @@ pub enum Message {
     PacketIn(Box<PacketIn>),
     /// OFPT_PACKET_OUT.
     PacketOut(Box<PacketOut>),
+    /// NXT_SET_FLOW_FORMAT: 0 = OpenFlow 1.0 matches, 2 = NXM.
+    NxSetFlowFormat(u32),
+    /// NXT_FLOW_MOD_TABLE_ID: whether the flow_mod command's high byte is a table id.
+    NxFlowModTableId(bool),
+    /// NXT_SET_PACKET_IN_FORMAT: 0 = standard, 1 = NXT_PACKET_IN, 2 = NXT_PACKET_IN2.
+    NxSetPacketInFormat(u32),
+    /// NXT_SET_CONTROLLER_ID.
+    NxSetControllerId(u16),
+    /// NXT_FLOW_MOD: a flow_mod with an NXM match (table id in the command's high byte).
+    NxFlowMod(Box<FlowMod>),
     /// OFPT_FLOW_REMOVED.
     FlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_MOD.

@@ -5,6 +5,7 @@ pub mod actions10;
 pub mod actions13;
 pub mod hello;
 pub mod match10;
+pub mod nx;
 pub mod nx_actions;
 pub mod nxm;
 pub mod of10;
@@ -33,6 +34,7 @@ pub(crate) enum Kind {
     PortStatus,
     PacketIn,
     PacketOut,
+    Vendor,
     FlowMod,
     FlowRemoved,
     PortMod,
@@ -55,6 +57,11 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
         Message::PacketOut(_) => Kind::PacketOut,
+        Message::NxSetFlowFormat(_)
+        | Message::NxFlowModTableId(_)
+        | Message::NxSetPacketInFormat(_)
+        | Message::NxSetControllerId(_)
+        | Message::NxFlowMod(_) => Kind::Vendor,
         Message::FlowRemoved(_) => Kind::FlowRemoved,
         Message::PortMod(_) => Kind::PortMod,
         Message::BarrierRequest => Kind::BarrierRequest,
@@ -105,6 +112,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
         Kind::FlowRemoved => Message::FlowRemoved(Box::new(decode_flow_removed(v, &mut r)?)),
         Kind::PortMod => Message::PortMod(decode_port_mod(v, &mut r)?),
+        Kind::Vendor => nx::decode(v, &mut r)?,
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -393,6 +401,13 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         Message::PacketIn(p) => encode_packet_in(version, p, &mut w)?,
         Message::FlowRemoved(fr) => encode_flow_removed(version, fr, &mut w)?,
         Message::PortMod(pm) => encode_port_mod(version, pm, &mut w),
+        Message::NxSetFlowFormat(_)
+        | Message::NxFlowModTableId(_)
+        | Message::NxSetPacketInFormat(_)
+        | Message::NxSetControllerId(_)
+        | Message::NxFlowMod(_) => {
+            nx::encode(version, msg, &mut w)?;
+        }
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,
