@@ -55,6 +55,23 @@ pub enum Message {
     NxSetControllerId(u16),
     /// NXT_FLOW_MOD: a flow_mod with an NXM match (table id in the command's high byte).
     NxFlowMod(Box<FlowMod>),
+    /// OFPT_ROLE_REQUEST (1.3).
+    RoleRequest(Role),
+    /// OFPT_ROLE_REPLY (1.3).
+    RoleReply(Role),
+    /// OFPT_GET_ASYNC_REQUEST (1.3).
+    GetAsyncRequest,
+    /// OFPT_GET_ASYNC_REPLY (1.3).
+    GetAsyncReply(AsyncConfig),
+    /// OFPT_SET_ASYNC (1.3).
+    SetAsync(AsyncConfig),
+    /// OFPT_TABLE_MOD (1.3).
+    TableMod {
+        /// Table, or 0xff for all.
+        table_id: u8,
+        /// OFPTC_* bits.
+        config: u32,
+    },
     /// OFPT_FLOW_REMOVED.
     FlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_MOD.
@@ -146,6 +163,26 @@ pub struct FlowRemoved {
     pub byte_count: u64,
     /// The flow's match.
     pub match_: Match,
+}
+
+/// Body of OFPT_ROLE_REQUEST / OFPT_ROLE_REPLY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Role {
+    /// OFPCR_ROLE_NOCHANGE (0), EQUAL (1), MASTER (2), SLAVE (3).
+    pub role: u32,
+    /// Master election generation id.
+    pub generation_id: u64,
+}
+
+/// Body of OFPT_GET_ASYNC_REPLY / OFPT_SET_ASYNC: `[master/equal, slave]` reason bitmaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AsyncConfig {
+    /// OFPR_* bits for packet-ins.
+    pub packet_in_mask: [u32; 2],
+    /// OFPPR_* bits for port-status.
+    pub port_status_mask: [u32; 2],
+    /// OFPRR_* bits for flow-removed.
+    pub flow_removed_mask: [u32; 2],
 }
 
 /// Body of OFPT_PORT_MOD.

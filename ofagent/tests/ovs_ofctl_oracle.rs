@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use flowtable::{Field, Match, PortNo};
-use ofagent::msg::{FlowRemoved, PacketIn, PortDesc, PortMod, SwitchConfig, SwitchFeatures, NO_BUFFER};
+use ofagent::msg::{FlowRemoved, PacketIn, PortDesc, PortMod, Role, SwitchConfig, SwitchFeatures, NO_BUFFER};
 use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
 fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
@@ -72,6 +72,16 @@ fn ovs_ofctl_reads_what_we_encode() {
     };
     let pm = PortMod { port_no: PortNo(3), hw_addr: [0xaa, 0, 0, 0, 0, 3], config: 1, mask: 1, advertise: 0 };
     let cases: Vec<(u8, Message, &[&str])> = vec![
+        (
+            OFP13_VERSION,
+            Message::RoleRequest(Role { role: 2, generation_id: 9 }),
+            &["OFPT_ROLE_REQUEST (OF1.3) (xid=0x7): role=primary generation_id=9"],
+        ),
+        (
+            OFP13_VERSION,
+            Message::TableMod { table_id: 1, config: 0 },
+            &["OFPT_TABLE_MOD (OF1.3) (xid=0x7): table_id=1"],
+        ),
         (
             OFP13_VERSION,
             Message::FlowRemoved(Box::new(fr.clone())),

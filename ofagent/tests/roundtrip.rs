@@ -3,7 +3,7 @@
 
 use flowtable::PortNo;
 use ofagent::framing::{Framer, FramingError};
-use ofagent::msg::{FlowRemoved, PortDesc, PortMod, SwitchConfig, SwitchFeatures};
+use ofagent::msg::{AsyncConfig, FlowRemoved, PortDesc, PortMod, Role, SwitchConfig, SwitchFeatures};
 use ofagent::{decode, encode, negotiate, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 use proptest::prelude::*;
 
@@ -68,6 +68,25 @@ fn every_sample_round_trips_in_both_versions() {
             assert_eq!(back, msg, "version {version}");
         }
     }
+}
+
+#[test]
+fn of13_only_messages_round_trip_and_are_refused_in_of10() {
+    let async_cfg = AsyncConfig { packet_in_mask: [3, 0], port_status_mask: [7, 7], flow_removed_mask: [15, 0] };
+    for msg in [
+        Message::RoleRequest(Role { role: 2, generation_id: 9 }),
+        Message::RoleReply(Role { role: 3, generation_id: 1 }),
+        Message::GetAsyncRequest,
+        Message::GetAsyncReply(async_cfg),
+        Message::SetAsync(async_cfg),
+        Message::TableMod { table_id: 0xff, config: 3 },
+    ] {
+        let bytes = encode(OFP13_VERSION, 4, &msg).unwrap();
+        assert_eq!(decode(&bytes).unwrap().1, msg);
+        assert!(matches!(encode(OFP10_VERSION, 4, &msg), Err(OfError::Unencodable(_))));
+    }
+    // Type 24 is not an OpenFlow 1.0 message.
+    assert_eq!(decode(&[1, 24, 0, 8, 0, 0, 0, 0]), Err(OfError::BadType(24)));
 }
 
 #[test]

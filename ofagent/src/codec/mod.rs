@@ -16,7 +16,7 @@ use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
 use flowtable::{Field, FlowModCommand, Match, PortNo};
 
-use crate::msg::{FlowRemoved, Message, PacketIn, PacketOut, PortMod, SwitchConfig, SwitchFeatures};
+use crate::msg::{AsyncConfig, FlowRemoved, Message, PacketIn, PacketOut, PortMod, Role, SwitchConfig, SwitchFeatures};
 use crate::wire::{Reader, Writer};
 
 /// Message kinds whose type number differs per version.
@@ -35,6 +35,12 @@ pub(crate) enum Kind {
     PacketIn,
     PacketOut,
     Vendor,
+    RoleRequest,
+    RoleReply,
+    GetAsyncRequest,
+    GetAsyncReply,
+    SetAsync,
+    TableMod,
     FlowMod,
     FlowRemoved,
     PortMod,
@@ -57,6 +63,12 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
         Message::PacketOut(_) => Kind::PacketOut,
+        Message::RoleRequest(_) => Kind::RoleRequest,
+        Message::RoleReply(_) => Kind::RoleReply,
+        Message::GetAsyncRequest => Kind::GetAsyncRequest,
+        Message::GetAsyncReply(_) => Kind::GetAsyncReply,
+        Message::SetAsync(_) => Kind::SetAsync,
+        Message::TableMod { .. } => Kind::TableMod,
         Message::NxSetFlowFormat(_)
         | Message::NxFlowModTableId(_)
         | Message::NxSetPacketInFormat(_)
@@ -113,6 +125,16 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::FlowRemoved => Message::FlowRemoved(Box::new(decode_flow_removed(v, &mut r)?)),
         Kind::PortMod => Message::PortMod(decode_port_mod(v, &mut r)?),
         Kind::Vendor => nx::decode(v, &mut r)?,
+        Kind::RoleRequest => Message::RoleRequest(decode_role(&mut r)?),
+        Kind::RoleReply => Message::RoleReply(decode_role(&mut r)?),
+        Kind::GetAsyncRequest => Message::GetAsyncRequest,
+        Kind::GetAsyncReply => Message::GetAsyncReply(decode_async(&mut r)?),
+        Kind::SetAsync => Message::SetAsync(decode_async(&mut r)?),
+        Kind::TableMod => {
+            let table_id = r.u8()?;
+            r.skip(3)?;
+            Message::TableMod { table_id, config: r.u32()? }
+        }
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -134,6 +156,12 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         | Kind::PortStatus
         | Kind::PortMod
         | Kind::FlowRemoved
+        | Kind::RoleRequest
+        | Kind::RoleReply
+        | Kind::GetAsyncRequest
+        | Kind::GetAsyncReply
+        | Kind::SetAsync
+        | Kind::TableMod
         | Kind::FeaturesReply => expect_empty(&r)?,
         _ => {}
     }
@@ -274,6 +302,20 @@ fn encode_port_mod(version: u8, pm: &PortMod, w: &mut Writer) {
     w.zeros(4);
 }
 
+fn decode_role(r: &mut Reader<'_>) -> Result<Role, OfError> {
+    let role = r.u32()?;
+    r.skip(4)?;
+    Ok(Role { role, generation_id: r.u64()? })
+}
+
+fn decode_async(r: &mut Reader<'_>) -> Result<AsyncConfig, OfError> {
+    Ok(AsyncConfig {
+        packet_in_mask: [r.u32()?, r.u32()?],
+        port_status_mask: [r.u32()?, r.u32()?],
+        flow_removed_mask: [r.u32()?, r.u32()?],
+    })
+}
+
 fn decode_packet_out(version: u8, r: &mut Reader<'_>) -> Result<PacketOut, OfError> {
     let buffer_id = r.u32()?;
     let (in_port, actions_len) = if version == OFP10_VERSION {
@@ -365,7 +407,7 @@ fn decode_features(version: u8, r: &mut Reader<'_>) -> Result<SwitchFeatures, Of
 pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> {
     let kind = kind_of(msg);
     let msg_type = match version {
-        OFP10_VERSION => of10::type_of_kind(kind),
+        OFP10_VERSION => of10::type_of_kind(kind).ok_or(OfError::Unencodable("message type not in OpenFlow 1.0"))?,
         OFP13_VERSION => of13::type_of_kind(kind),
         v => return Err(OfError::BadVersion(v)),
     };
@@ -407,6 +449,22 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         | Message::NxSetControllerId(_)
         | Message::NxFlowMod(_) => {
             nx::encode(version, msg, &mut w)?;
+        }
+        Message::RoleRequest(role) | Message::RoleReply(role) => {
+            w.u32(role.role);
+            w.zeros(4);
+            w.u64(role.generation_id);
+        }
+        Message::GetAsyncRequest => {}
+        Message::GetAsyncReply(a) | Message::SetAsync(a) => {
+            for v in a.packet_in_mask.iter().chain(&a.port_status_mask).chain(&a.flow_removed_mask) {
+                w.u32(*v);
+            }
+        }
+        Message::TableMod { table_id, config } => {
+            w.u8(*table_id);
+            w.zeros(3);
+            w.u32(*config);
         }
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,

@@ -35,8 +35,9 @@ pub(crate) fn kind_from_type(t: u8) -> Option<Kind> {
     })
 }
 
-pub(crate) fn type_of_kind(k: Kind) -> u8 {
-    match k {
+/// The 1.0 type number, `None` for messages 1.0 does not have.
+pub(crate) fn type_of_kind(k: Kind) -> Option<u8> {
+    Some(match k {
         Kind::Hello => 0,
         Kind::Error => 1,
         Kind::EchoRequest => 2,
@@ -55,7 +56,13 @@ pub(crate) fn type_of_kind(k: Kind) -> u8 {
         Kind::FlowMod => 14,
         Kind::BarrierRequest => 18,
         Kind::BarrierReply => 19,
-    }
+        Kind::RoleRequest
+        | Kind::RoleReply
+        | Kind::GetAsyncRequest
+        | Kind::GetAsyncReply
+        | Kind::SetAsync
+        | Kind::TableMod => return None,
+    })
 }
 
 pub(crate) fn decode_port(r: &mut Reader<'_>) -> Result<PortDesc, OfError> {

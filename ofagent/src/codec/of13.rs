@@ -28,8 +28,14 @@ pub(crate) fn kind_from_type(t: u8) -> Option<Kind> {
         16 => Kind::PortMod,
         13 => Kind::PacketOut,
         14 => Kind::FlowMod,
+        17 => Kind::TableMod,
         20 => Kind::BarrierRequest,
         21 => Kind::BarrierReply,
+        24 => Kind::RoleRequest,
+        25 => Kind::RoleReply,
+        26 => Kind::GetAsyncRequest,
+        27 => Kind::GetAsyncReply,
+        28 => Kind::SetAsync,
         _ => return None,
     })
 }
@@ -54,6 +60,12 @@ pub(crate) fn type_of_kind(k: Kind) -> u8 {
         Kind::FlowMod => 14,
         Kind::BarrierRequest => 20,
         Kind::BarrierReply => 21,
+        Kind::TableMod => 17,
+        Kind::RoleRequest => 24,
+        Kind::RoleReply => 25,
+        Kind::GetAsyncRequest => 26,
+        Kind::GetAsyncReply => 27,
+        Kind::SetAsync => 28,
     }
 }
 
