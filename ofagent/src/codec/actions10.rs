@@ -30,8 +30,10 @@ const NATIVE_SETS: [(u16, Field, u16); 6] = [
     (OFPAT10_SET_TP_DST, Field::TpDst, 8),
 ];
 
-fn check_port(port: PortNo) -> Result<PortNo, OfError> {
-    if port == PortNo::NONE || port.0 == 0 || (port.0 >= PortNo::MAX.0 && port.reserved_name().is_none()) {
+/// Output port validation as Open vSwitch's `ofpact_check_output_port`: a port below
+/// OFPP_MAX or a reserved port other than NONE/ANY.
+pub(crate) fn check_port(port: PortNo) -> Result<PortNo, OfError> {
+    if port == PortNo::NONE || (port.0 >= PortNo::MAX.0 && port.reserved_name().is_none()) {
         Err(OfError::BadOutPort(u32::from(port.0)))
     } else {
         Ok(port)

@@ -50,9 +50,7 @@ fn decode_one(atype: u16, len: usize, r: &mut Reader<'_>) -> Result<Action, OfEr
             fixed(16)?;
             let raw = r.u32().map_err(short)?;
             let port = PortNo::from_of13(raw).ok_or(OfError::BadOutPort(raw))?;
-            if port == PortNo::NONE || port.0 == 0 {
-                return Err(OfError::BadOutPort(raw));
-            }
+            super::actions10::check_port(port).map_err(|_| OfError::BadOutPort(raw))?;
             Action::Output { port, max_len: r.u16().map_err(short)? }
         }
         OFPAT_PUSH_VLAN => {
