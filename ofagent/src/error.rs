@@ -19,6 +19,9 @@ pub enum OfError {
     /// OFPBRC_BAD_TYPE: unknown or unsupported message type.
     #[error("unsupported message type {0}")]
     BadType(u8),
+    /// OFPBRC_BAD_STAT: unsupported stats/multipart type.
+    #[error("unsupported stats type {0}")]
+    BadStat(u16),
     /// OFPBRC_BAD_LEN: a length field disagrees with the bytes.
     #[error("bad length: {0}")]
     BadLen(&'static str),
@@ -137,6 +140,7 @@ impl OfError {
             Self::HelloIncompatible => Of(0, 0),
             Self::BadVersion(_) => Of(1, 0),
             Self::BadType(_) => Of(1, 1),
+            Self::BadStat(_) => Of(1, 2),
             Self::BadVendor(_) => Of(1, 3),
             Self::BadSubtype(_) => Of(1, 4),
             Self::BadLen(_) => Of(1, 6),

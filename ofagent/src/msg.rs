@@ -72,6 +72,10 @@ pub enum Message {
         /// OFPTC_* bits.
         config: u32,
     },
+    /// OFPT_STATS_REQUEST (1.0) / OFPT_MULTIPART_REQUEST (1.3).
+    StatsRequest(StatsRequest),
+    /// OFPT_STATS_REPLY (1.0) / OFPT_MULTIPART_REPLY (1.3).
+    StatsReply(StatsReply),
     /// OFPT_FLOW_REMOVED.
     FlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_MOD.
@@ -183,6 +187,44 @@ pub struct AsyncConfig {
     pub port_status_mask: [u32; 2],
     /// OFPRR_* bits for flow-removed.
     pub flow_removed_mask: [u32; 2],
+}
+
+/// A stats/multipart request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsRequest {
+    /// OFPMP_DESC.
+    Desc,
+    /// OFPMP_PORT_DESC (1.3).
+    PortDesc,
+}
+
+/// A stats/multipart reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatsReply {
+    /// OFPMP_DESC.
+    Desc(Box<DescStats>),
+    /// OFPMP_PORT_DESC (1.3).
+    PortDesc {
+        /// The ports.
+        ports: Vec<PortDesc>,
+        /// OFPSF_REPLY_MORE: more replies follow.
+        more: bool,
+    },
+}
+
+/// `ofp_desc`: switch description strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DescStats {
+    /// Manufacturer (< 256 ASCII bytes).
+    pub mfr_desc: String,
+    /// Hardware description (< 256).
+    pub hw_desc: String,
+    /// Software description (< 256).
+    pub sw_desc: String,
+    /// Serial number (< 32).
+    pub serial_num: String,
+    /// Datapath description (< 256).
+    pub dp_desc: String,
 }
 
 /// Body of OFPT_PORT_MOD.

@@ -5,7 +5,10 @@
 use std::process::Command;
 
 use flowtable::{Field, Match, PortNo};
-use ofagent::msg::{FlowRemoved, PacketIn, PortDesc, PortMod, Role, SwitchConfig, SwitchFeatures, NO_BUFFER};
+use ofagent::msg::{
+    DescStats, FlowRemoved, PacketIn, PortDesc, PortMod, Role, StatsReply, StatsRequest, SwitchConfig, SwitchFeatures,
+    NO_BUFFER,
+};
 use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
 fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
@@ -71,7 +74,19 @@ fn ovs_ofctl_reads_what_we_encode() {
         match_: Match::ANY.with(Field::InPort, 2).with(Field::EthType, 0x0806),
     };
     let pm = PortMod { port_no: PortNo(3), hw_addr: [0xaa, 0, 0, 0, 0, 3], config: 1, mask: 1, advertise: 0 };
+    let desc = DescStats { mfr_desc: "ferrovs".into(), dp_desc: "br0".into(), ..DescStats::default() };
     let cases: Vec<(u8, Message, &[&str])> = vec![
+        (OFP13_VERSION, Message::StatsRequest(StatsRequest::PortDesc), &["OFPST_PORT_DESC request (OF1.3) (xid=0x7):"]),
+        (
+            OFP10_VERSION,
+            Message::StatsReply(StatsReply::Desc(Box::new(desc))),
+            &["OFPST_DESC reply (xid=0x7):", "Manufacturer: ferrovs", "DP Description: br0"],
+        ),
+        (
+            OFP13_VERSION,
+            Message::StatsReply(StatsReply::PortDesc { ports: vec![port()], more: false }),
+            &["OFPST_PORT_DESC reply (OF1.3) (xid=0x7):", " 5(vif5.0): addr:aa:00:00:00:00:05"],
+        ),
         (
             OFP13_VERSION,
             Message::RoleRequest(Role { role: 2, generation_id: 9 }),

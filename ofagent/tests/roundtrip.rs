@@ -3,7 +3,10 @@
 
 use flowtable::PortNo;
 use ofagent::framing::{Framer, FramingError};
-use ofagent::msg::{AsyncConfig, FlowRemoved, PortDesc, PortMod, Role, SwitchConfig, SwitchFeatures};
+use ofagent::msg::{
+    AsyncConfig, DescStats, FlowRemoved, PortDesc, PortMod, Role, StatsReply, StatsRequest, SwitchConfig,
+    SwitchFeatures,
+};
 use ofagent::{decode, encode, negotiate, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 use proptest::prelude::*;
 
@@ -87,6 +90,34 @@ fn of13_only_messages_round_trip_and_are_refused_in_of10() {
     }
     // Type 24 is not an OpenFlow 1.0 message.
     assert_eq!(decode(&[1, 24, 0, 8, 0, 0, 0, 0]), Err(OfError::BadType(24)));
+}
+
+#[test]
+fn stats_desc_and_port_desc_round_trip() {
+    let desc = DescStats {
+        mfr_desc: "ferrovs".into(),
+        hw_desc: "hw".into(),
+        sw_desc: "0.1.0".into(),
+        serial_num: "none".into(),
+        dp_desc: "br0".into(),
+    };
+    for version in [OFP10_VERSION, OFP13_VERSION] {
+        for msg in
+            [Message::StatsRequest(StatsRequest::Desc), Message::StatsReply(StatsReply::Desc(Box::new(desc.clone())))]
+        {
+            let bytes = encode(version, 2, &msg).unwrap();
+            assert_eq!(decode(&bytes).unwrap().1, msg);
+        }
+    }
+    let pd = Message::StatsReply(StatsReply::PortDesc { ports: vec![port(1), port(2)], more: true });
+    for msg in [Message::StatsRequest(StatsRequest::PortDesc), pd] {
+        let bytes = encode(OFP13_VERSION, 2, &msg).unwrap();
+        assert_eq!(decode(&bytes).unwrap().1, msg);
+    }
+    // OFPMP_FLOW is not implemented yet: OFPBRC_BAD_STAT.
+    let flow_req = [4, 18, 0, 16, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0];
+    assert_eq!(decode(&flow_req), Err(OfError::BadStat(1)));
+    assert_eq!(OfError::BadStat(1).error_type_code(OFP13_VERSION), (1, 2));
 }
 
 #[test]

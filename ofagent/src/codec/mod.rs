@@ -11,6 +11,7 @@ pub mod nxm;
 pub mod of10;
 pub mod of13;
 pub mod oxm;
+pub mod stats;
 
 use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
@@ -35,6 +36,8 @@ pub(crate) enum Kind {
     PacketIn,
     PacketOut,
     Vendor,
+    StatsRequest,
+    StatsReply,
     RoleRequest,
     RoleReply,
     GetAsyncRequest,
@@ -63,6 +66,8 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
         Message::PacketOut(_) => Kind::PacketOut,
+        Message::StatsRequest(_) => Kind::StatsRequest,
+        Message::StatsReply(_) => Kind::StatsReply,
         Message::RoleRequest(_) => Kind::RoleRequest,
         Message::RoleReply(_) => Kind::RoleReply,
         Message::GetAsyncRequest => Kind::GetAsyncRequest,
@@ -135,6 +140,8 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
             r.skip(3)?;
             Message::TableMod { table_id, config: r.u32()? }
         }
+        Kind::StatsRequest => Message::StatsRequest(stats::decode_request(v, &mut r)?),
+        Kind::StatsReply => Message::StatsReply(stats::decode_reply(v, &mut r)?),
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -466,6 +473,8 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             w.zeros(3);
             w.u32(*config);
         }
+        Message::StatsRequest(req) => stats::encode_request(version, req, &mut w)?,
+        Message::StatsReply(reply) => stats::encode_reply(version, reply, &mut w)?,
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,
