@@ -100,6 +100,15 @@ pub enum OfError {
     /// OFPFMFC_BAD_COMMAND: unknown flow_mod/group_mod command.
     #[error("unknown command {0}")]
     BadCommand(u16),
+    /// OFPGMFC_BAD_COMMAND: unknown group_mod command.
+    #[error("unknown group_mod command {0}")]
+    BadGroupCommand(u16),
+    /// OFPGMFC_BAD_TYPE: unknown group type.
+    #[error("unknown group type {0}")]
+    BadGroupType(u8),
+    /// OFPGMFC_BAD_BUCKET: a malformed bucket.
+    #[error("bad group bucket: {0}")]
+    BadBucket(&'static str),
     /// A value that this version cannot carry (encode side; never from the wire).
     #[error("cannot encode in this OpenFlow version: {0}")]
     Unencodable(&'static str),
@@ -181,6 +190,12 @@ impl OfError {
             Self::DupInst => ErrorCode::Onf(2600),
             Self::BadCommand(_) if of10 => Of(3, 4),
             Self::BadCommand(_) => Of(5, 6),
+            Self::BadGroupType(_) if of10 => Nx(6, 10),
+            Self::BadGroupType(_) => Of(6, 10),
+            Self::BadGroupCommand(_) if of10 => Nx(6, 11),
+            Self::BadGroupCommand(_) => Of(6, 11),
+            Self::BadBucket(_) if of10 => Nx(6, 12),
+            Self::BadBucket(_) => Of(6, 12),
             Self::Unencodable(_) => unencodable,
         }
     }

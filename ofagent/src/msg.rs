@@ -76,6 +76,8 @@ pub enum Message {
     StatsRequest(StatsRequest),
     /// OFPT_STATS_REPLY (1.0) / OFPT_MULTIPART_REPLY (1.3).
     StatsReply(StatsReply),
+    /// OFPT_GROUP_MOD (1.3).
+    GroupMod(Box<flowtable::flow_mod::GroupMod>),
     /// OFPT_FLOW_REMOVED.
     FlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_MOD.

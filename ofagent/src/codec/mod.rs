@@ -3,6 +3,7 @@
 
 pub mod actions10;
 pub mod actions13;
+pub mod group13;
 pub mod hello;
 pub mod match10;
 pub mod nx;
@@ -36,6 +37,7 @@ pub(crate) enum Kind {
     PacketIn,
     PacketOut,
     Vendor,
+    GroupMod,
     StatsRequest,
     StatsReply,
     RoleRequest,
@@ -66,6 +68,7 @@ fn kind_of(msg: &Message) -> Kind {
         Message::PacketIn(_) => Kind::PacketIn,
         Message::FlowMod(_) => Kind::FlowMod,
         Message::PacketOut(_) => Kind::PacketOut,
+        Message::GroupMod(_) => Kind::GroupMod,
         Message::StatsRequest(_) => Kind::StatsRequest,
         Message::StatsReply(_) => Kind::StatsReply,
         Message::RoleRequest(_) => Kind::RoleRequest,
@@ -142,6 +145,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         }
         Kind::StatsRequest => Message::StatsRequest(stats::decode_request(v, &mut r)?),
         Kind::StatsReply => Message::StatsReply(stats::decode_reply(v, &mut r)?),
+        Kind::GroupMod => Message::GroupMod(Box::new(group13::decode_group_mod(&mut r)?)),
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -475,6 +479,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         }
         Message::StatsRequest(req) => stats::encode_request(version, req, &mut w)?,
         Message::StatsReply(reply) => stats::encode_reply(version, reply, &mut w)?,
+        Message::GroupMod(gm) => group13::encode_group_mod(gm, &mut w)?,
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,

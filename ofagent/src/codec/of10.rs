@@ -65,6 +65,7 @@ pub(crate) fn type_of_kind(k: Kind) -> Option<u8> {
         | Kind::GetAsyncRequest
         | Kind::GetAsyncReply
         | Kind::SetAsync
+        | Kind::GroupMod
         | Kind::TableMod => return None,
     })
 }
