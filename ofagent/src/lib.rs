@@ -2,7 +2,16 @@
 //!
 //! `decode` turns one framed message into a version-independent [`Message`], `encode` does the
 //! reverse for a chosen version, and [`framing::Framer`] cuts a TCP byte stream into messages.
-//! Errors carry the OFPT_ERROR (type, code) to answer with, see [`OfError::error_type_code`].
+//! Errors carry the OFPT_ERROR (type, code) to answer with, see [`OfError::error_type_code`]
+//! and [`OfError::error_reply`].
+//!
+//! Covered: HELLO (version bitmap, [`negotiate`]), ERROR, ECHO, FEATURES, GET/SET_CONFIG,
+//! BARRIER, PACKET_IN, PACKET_OUT, FLOW_MOD, FLOW_REMOVED, PORT_STATUS, PORT_MOD (1.0 and 1.3);
+//! GROUP_MOD, TABLE_MOD, ROLE, GET/SET_ASYNC (1.3); stats/multipart desc and port_desc;
+//! Nicira NXT_SET_FLOW_FORMAT, NXT_FLOW_MOD, NXT_FLOW_MOD_TABLE_ID, NXT_SET_PACKET_IN_FORMAT,
+//! NXT_SET_CONTROLLER_ID; NXM/OXM for every `flowtable::Field`; OpenFlow 1.0/1.3 actions,
+//! 1.3 instructions and the common Nicira actions. Everything else decodes to an error that
+//! maps onto the OFPT_ERROR Open vSwitch would send.
 
 pub mod codec;
 pub mod error;

@@ -1,5 +1,7 @@
 //! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
-//! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ.
+//! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ,
+//! `match10`/`oxm`/`nxm` the matches, `actions10`/`actions13`/`nx_actions` the actions,
+//! `nx` the Nicira messages, `stats` stats/multipart and `group13` group_mod.
 
 pub mod actions10;
 pub mod actions13;
@@ -489,7 +491,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             if version == OFP10_VERSION {
                 of10::encode_port(port, &mut w)?;
             } else {
-                of13::encode_port(port, &mut w);
+                of13::encode_port(port, &mut w)?;
             }
         }
     }

@@ -96,20 +96,16 @@ pub(crate) fn decode_port(r: &mut Reader<'_>) -> Result<PortDesc, OfError> {
     })
 }
 
-pub(crate) fn encode_port(p: &PortDesc, w: &mut Writer) {
+pub(crate) fn encode_port(p: &PortDesc, w: &mut Writer) -> Result<(), OfError> {
     w.u32(p.port_no.to_of13());
     w.zeros(4);
     w.bytes(&p.hw_addr);
     w.zeros(2);
-    // A name that cannot be encoded is truncated rather than failing a 1.3 port status.
-    let name: String =
-        p.name.chars().filter(char::is_ascii).filter(|&c| c != '\0').take(super::MAX_PORT_NAME).collect();
-    if encode_name(&name, w).is_err() {
-        w.zeros(16);
-    }
+    encode_name(&p.name, w)?;
     for v in [p.config, p.state, p.curr, p.advertised, p.supported, p.peer, p.curr_speed, p.max_speed] {
         w.u32(v);
     }
+    Ok(())
 }
 
 /// `ofp_flow_mod` body (after the header).

@@ -116,7 +116,7 @@ pub(crate) fn encode_reply(version: u8, reply: &StatsReply, w: &mut Writer) -> R
             }
             put_head(version, OFPMP_PORT_DESC, if *more { REPLY_MORE } else { 0 }, w);
             for p in ports {
-                of13::encode_port(p, w);
+                of13::encode_port(p, w)?;
             }
         }
     }
