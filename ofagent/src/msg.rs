@@ -78,6 +78,26 @@ pub enum Message {
     StatsReply(StatsReply),
     /// OFPT_GROUP_MOD (1.3).
     GroupMod(Box<flowtable::flow_mod::GroupMod>),
+    /// ONF_ET_BUNDLE_CONTROL (OpenFlow 1.3 ONF extension).
+    BundleControl {
+        /// Bundle id.
+        bundle_id: u32,
+        /// OFPBCT_* (OPEN_REQUEST 0 ... DISCARD_REPLY 7).
+        ctrl_type: u16,
+        /// OFPBF_ATOMIC (1), OFPBF_ORDERED (2).
+        flags: u16,
+        /// Raw bundle properties.
+        properties: Vec<u8>,
+    },
+    /// ONF_ET_BUNDLE_ADD_MESSAGE: a complete OpenFlow message added to a bundle.
+    BundleAdd {
+        /// Bundle id.
+        bundle_id: u32,
+        /// OFPBF_* flags.
+        flags: u16,
+        /// The encapsulated message, header included (decode it with `ofagent::decode`).
+        message: Vec<u8>,
+    },
     /// OFPT_FLOW_REMOVED.
     FlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_MOD.

@@ -5,6 +5,7 @@
 
 pub mod actions10;
 pub mod actions13;
+pub mod bundle;
 pub mod group13;
 pub mod hello;
 pub mod match10;
@@ -83,7 +84,9 @@ fn kind_of(msg: &Message) -> Kind {
         | Message::NxFlowModTableId(_)
         | Message::NxSetPacketInFormat(_)
         | Message::NxSetControllerId(_)
-        | Message::NxFlowMod(_) => Kind::Vendor,
+        | Message::NxFlowMod(_)
+        | Message::BundleControl { .. }
+        | Message::BundleAdd { .. } => Kind::Vendor,
         Message::FlowRemoved(_) => Kind::FlowRemoved,
         Message::PortMod(_) => Kind::PortMod,
         Message::BarrierRequest => Kind::BarrierRequest,
@@ -462,6 +465,12 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         | Message::NxSetControllerId(_)
         | Message::NxFlowMod(_) => {
             nx::encode(version, msg, &mut w)?;
+        }
+        Message::BundleControl { .. } | Message::BundleAdd { .. } => {
+            if version == OFP10_VERSION {
+                return Err(OfError::Unencodable("bundles need OpenFlow 1.3"));
+            }
+            bundle::encode(msg, &mut w)?;
         }
         Message::RoleRequest(role) | Message::RoleReply(role) => {
             w.u32(role.role);

@@ -8,7 +8,7 @@ use flowtable::flow_mod::GROUP_ANY;
 use flowtable::{FlowMod, PortNo};
 
 use super::{actions10, actions13, nxm};
-use crate::error::{OfError, NX_VENDOR_ID};
+use crate::error::{OfError, NX_VENDOR_ID, ONF_VENDOR_ID};
 use crate::header::OFP10_VERSION;
 use crate::msg::{Message, NO_BUFFER};
 use crate::wire::{Reader, Writer};
@@ -27,6 +27,9 @@ pub const NXT_SET_CONTROLLER_ID: u32 = 20;
 /// Decodes a vendor/experimenter message body (after the OpenFlow header).
 pub(crate) fn decode(version: u8, r: &mut Reader<'_>) -> Result<Message, OfError> {
     let vendor = r.u32()?;
+    if vendor == ONF_VENDOR_ID && version != OFP10_VERSION {
+        return super::bundle::decode(r);
+    }
     if vendor != NX_VENDOR_ID {
         return Err(OfError::BadVendor(vendor));
     }
