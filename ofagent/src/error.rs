@@ -109,6 +109,9 @@ pub enum OfError {
     /// OFPGMFC_BAD_BUCKET: a malformed bucket.
     #[error("bad group bucket: {0}")]
     BadBucket(&'static str),
+    /// OFPBFC_MSG_BAD_XID: a bundled message whose xid differs from the outer one.
+    #[error("bundled message xid differs from the bundle message's")]
+    BundleBadXid,
     /// A value that this version cannot carry (encode side; never from the wire).
     #[error("cannot encode in this OpenFlow version: {0}")]
     Unencodable(&'static str),
@@ -196,6 +199,8 @@ impl OfError {
             Self::BadGroupCommand(_) => Of(6, 11),
             Self::BadBucket(_) if of10 => Nx(6, 12),
             Self::BadBucket(_) => Of(6, 12),
+            Self::BundleBadXid if of10 => unencodable,
+            Self::BundleBadXid => ErrorCode::Onf(2309),
             Self::Unencodable(_) => unencodable,
         }
     }

@@ -93,6 +93,11 @@ fn onf_bundles_round_trip_and_ovs_ofctl_reads_them() {
         stream.extend(bytes);
         assert!(encode(OFP10_VERSION, 9, msg).is_err());
     }
+    // The bundled message must carry the outer xid.
+    let mut wrong = encode(OFP13_VERSION, 9, &msgs[1]).unwrap();
+    wrong[4..8].copy_from_slice(&10u32.to_be_bytes());
+    assert_eq!(decode(&wrong), Err(OfError::BundleBadXid));
+    assert_eq!(OfError::BundleBadXid.error_type_code(OFP13_VERSION), (0xffff, 2309));
     let path = std::env::temp_dir().join(format!("ofagent-bundle-{}.bin", std::process::id()));
     std::fs::write(&path, stream).unwrap();
     let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();

@@ -1,7 +1,8 @@
 //! Bundles as `ovs-ofctl --bundle` sends them on OpenFlow 1.3: the ONF extension
 //! (experimenter 0x4f4e4600) ONF_ET_BUNDLE_CONTROL (2300) and ONF_ET_BUNDLE_ADD_MESSAGE (2301),
 //! each carrying the OpenFlow 1.4 `ofp14_bundle_ctrl_msg` shape (bundle_id, type, flags).
-//! The added message is kept as raw bytes; decode it with [`crate::decode`].
+//! The added message is kept as raw bytes (its xid must equal the outer one, as the spec and
+//! Open vSwitch require); decode it with [`crate::decode`].
 
 use crate::error::{OfError, ONF_VENDOR_ID};
 use crate::header::{Header, HEADER_LEN};
@@ -14,7 +15,7 @@ pub const ONF_ET_BUNDLE_CONTROL: u32 = 2300;
 pub const ONF_ET_BUNDLE_ADD_MESSAGE: u32 = 2301;
 
 /// Decodes an ONF experimenter message body after the experimenter id.
-pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Message, OfError> {
+pub(crate) fn decode(xid: u32, r: &mut Reader<'_>) -> Result<Message, OfError> {
     let exp_type = r.u32()?;
     let bundle_id = r.u32()?;
     let ctrl_type = r.u16()?;
@@ -30,6 +31,9 @@ pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Message, OfError> {
             if len < HEADER_LEN || len > rest.len() {
                 return Err(OfError::BadLen("bundled message length"));
             }
+            if inner.xid != xid {
+                return Err(OfError::BundleBadXid);
+            }
             // Anything after the message is padding and properties, which we do not use.
             Ok(Message::BundleAdd { bundle_id, flags, message: rest[..len].to_vec() })
         }
@@ -39,7 +43,7 @@ pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Message, OfError> {
 
 /// Appends an ONF bundle message body (experimenter header included); `Ok(false)` if `msg`
 /// is not one.
-pub(crate) fn encode(msg: &Message, w: &mut Writer) -> Result<bool, OfError> {
+pub(crate) fn encode(xid: u32, msg: &Message, w: &mut Writer) -> Result<bool, OfError> {
     match msg {
         Message::BundleControl { bundle_id, ctrl_type, flags, properties } => {
             w.u32(ONF_VENDOR_ID);
@@ -51,8 +55,8 @@ pub(crate) fn encode(msg: &Message, w: &mut Writer) -> Result<bool, OfError> {
         }
         Message::BundleAdd { bundle_id, flags, message } => {
             let inner = Header::parse(message)?;
-            if usize::from(inner.length) != message.len() {
-                return Err(OfError::Unencodable("bundled message length disagrees with its header"));
+            if usize::from(inner.length) != message.len() || inner.xid != xid {
+                return Err(OfError::Unencodable("bundled message length or xid disagrees with the bundle's"));
             }
             w.u32(ONF_VENDOR_ID);
             w.u32(ONF_ET_BUNDLE_ADD_MESSAGE);

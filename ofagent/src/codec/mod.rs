@@ -137,7 +137,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::PacketIn => Message::PacketIn(Box::new(decode_packet_in(v, &mut r)?)),
         Kind::FlowRemoved => Message::FlowRemoved(Box::new(decode_flow_removed(v, &mut r)?)),
         Kind::PortMod => Message::PortMod(decode_port_mod(v, &mut r)?),
-        Kind::Vendor => nx::decode(v, &mut r)?,
+        Kind::Vendor => nx::decode(v, header.xid, &mut r)?,
         Kind::RoleRequest => Message::RoleRequest(decode_role(&mut r)?),
         Kind::RoleReply => Message::RoleReply(decode_role(&mut r)?),
         Kind::GetAsyncRequest => Message::GetAsyncRequest,
@@ -470,7 +470,7 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
             if version == OFP10_VERSION {
                 return Err(OfError::Unencodable("bundles need OpenFlow 1.3"));
             }
-            bundle::encode(msg, &mut w)?;
+            bundle::encode(xid, msg, &mut w)?;
         }
         Message::RoleRequest(role) | Message::RoleReply(role) => {
             w.u32(role.role);

@@ -25,10 +25,10 @@ pub const NXT_SET_PACKET_IN_FORMAT: u32 = 16;
 pub const NXT_SET_CONTROLLER_ID: u32 = 20;
 
 /// Decodes a vendor/experimenter message body (after the OpenFlow header).
-pub(crate) fn decode(version: u8, r: &mut Reader<'_>) -> Result<Message, OfError> {
+pub(crate) fn decode(version: u8, xid: u32, r: &mut Reader<'_>) -> Result<Message, OfError> {
     let vendor = r.u32()?;
     if vendor == ONF_VENDOR_ID && version != OFP10_VERSION {
-        return super::bundle::decode(r);
+        return super::bundle::decode(xid, r);
     }
     if vendor != NX_VENDOR_ID {
         return Err(OfError::BadVendor(vendor));
