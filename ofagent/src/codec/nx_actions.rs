@@ -1,0 +1,280 @@
+//! Nicira vendor actions (`NXAST_*`, vendor 0x2320), shared by OpenFlow 1.0 and 1.3:
+//! resubmit, set_tunnel(64), reg_move, reg_load, reg_load2, note, output_reg, dec_ttl,
+//! controller. Layouts follow Open vSwitch's lib/ofp-actions.c.
+
+use flowtable::action::{ControllerAction, PacketInReason};
+use flowtable::{Action, Field, PortNo, SubField};
+
+use super::nxm::{self, FieldRef};
+use crate::error::{OfError, NX_VENDOR_ID};
+use crate::wire::{Reader, Writer};
+
+/// OFPAT_VENDOR / OFPAT_EXPERIMENTER.
+pub const OFPAT_VENDOR: u16 = 0xffff;
+/// `NXAST_RESUBMIT`.
+pub const NXAST_RESUBMIT: u16 = 1;
+/// `NXAST_SET_TUNNEL`.
+pub const NXAST_SET_TUNNEL: u16 = 2;
+/// `NXAST_REG_MOVE`.
+pub const NXAST_REG_MOVE: u16 = 6;
+/// `NXAST_REG_LOAD`.
+pub const NXAST_REG_LOAD: u16 = 7;
+/// `NXAST_NOTE`.
+pub const NXAST_NOTE: u16 = 8;
+/// `NXAST_SET_TUNNEL64`.
+pub const NXAST_SET_TUNNEL64: u16 = 9;
+/// `NXAST_RESUBMIT_TABLE`.
+pub const NXAST_RESUBMIT_TABLE: u16 = 14;
+/// `NXAST_OUTPUT_REG`.
+pub const NXAST_OUTPUT_REG: u16 = 15;
+/// `NXAST_DEC_TTL`.
+pub const NXAST_DEC_TTL: u16 = 18;
+/// `NXAST_CONTROLLER`.
+pub const NXAST_CONTROLLER: u16 = 20;
+/// `NXAST_REG_LOAD2`.
+pub const NXAST_REG_LOAD2: u16 = 33;
+
+fn ofs_nbits(ofs: u32, n_bits: u32) -> u16 {
+    ((ofs << 6) | (n_bits - 1)) as u16
+}
+
+fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
+    let sf = SubField { field: fr.field(), ofs, n_bits };
+    if sf.is_valid() {
+        Ok(sf)
+    } else {
+        Err(OfError::BadSetLen)
+    }
+}
+
+fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
+    let fr = nxm::field_ref_from_header(header)?;
+    if header & 0x100 != 0 || fr.header(false) != header || fr.value_to_wire(0).is_err() {
+        return Err(OfError::BadSetType);
+    }
+    // OXM in_port is a 32-bit port number, not bits of our field.
+    if fr.field() == Field::InPort && fr.len() == 4 {
+        return Err(OfError::BadSetType);
+    }
+    Ok(fr)
+}
+
+fn bit_header(field: Field) -> Result<u32, OfError> {
+    let fr = nxm::field_ref(field, false).ok_or(OfError::Unencodable("field has no NXM/OXM header"))?;
+    if field == Field::InPort && fr.len() == 4 {
+        return Err(OfError::Unencodable("in_port bits"));
+    }
+    Ok(fr.header(false))
+}
+
+fn reason_from(raw: u8) -> Result<PacketInReason, OfError> {
+    match raw {
+        0 => Ok(PacketInReason::NoMatch),
+        1 => Ok(PacketInReason::Action),
+        2 => Ok(PacketInReason::InvalidTtl),
+        _ => Err(OfError::BadActionArgument("controller reason")),
+    }
+}
+
+fn reason_to(r: PacketInReason) -> u8 {
+    match r {
+        PacketInReason::NoMatch => 0,
+        PacketInReason::Action => 1,
+        PacketInReason::InvalidTtl => 2,
+    }
+}
+
+/// Decodes a set_field-style TLV (`OFPAT_SET_FIELD`, `NXAST_REG_LOAD2`): value and optional mask.
+pub(crate) fn decode_set_field(r: &mut Reader<'_>, allow_mask: bool) -> Result<Action, OfError> {
+    let header = r.u32().map_err(|_| OfError::BadActionLen)?;
+    let fr = nxm::field_ref_from_header(header)?;
+    let masked = header & 0x100 != 0;
+    if masked && !allow_mask {
+        return Err(OfError::BadSetArgument);
+    }
+    let value = fr.value_from_wire(nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?))?;
+    let field = fr.field();
+    let mask =
+        if masked { nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?) } else { field.max_value() };
+    if !field.writable() || mask > field.max_value() || mask == 0 || (masked && fr.value_to_wire(0).ok() != Some(0)) {
+        return Err(OfError::BadSetArgument);
+    }
+    Ok(Action::SetField { field, value: value & mask, mask })
+}
+
+/// Appends a set_field TLV for `field` (with `mask` when it is not the whole field).
+pub(crate) fn put_set_field_tlv(field: Field, value: u128, mask: u128, w: &mut Writer) -> Result<(), OfError> {
+    let fr = nxm::field_ref(field, true).ok_or(OfError::Unencodable("field has no NXM/OXM header"))?;
+    let masked = mask != field.max_value();
+    w.u32(fr.header(masked));
+    nxm::put_value(w, fr.value_to_wire(value)?, fr.len());
+    if masked {
+        if fr.value_to_wire(0)? != 0 {
+            return Err(OfError::Unencodable("masked in_port"));
+        }
+        nxm::put_value(w, mask, fr.len());
+    }
+    Ok(())
+}
+
+/// Decodes the body of a Nicira action (after vendor id and subtype; `body` ends with the
+/// action). `r` covers the rest of this action only.
+pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError> {
+    let short = |_| OfError::BadActionLen;
+    let action = match subtype {
+        NXAST_RESUBMIT | NXAST_RESUBMIT_TABLE => {
+            let in_port = PortNo(r.u16().map_err(short)?);
+            let table = if subtype == NXAST_RESUBMIT_TABLE { r.u8().map_err(short)? } else { 0xff };
+            Action::Resubmit {
+                port: (in_port != PortNo::IN_PORT).then_some(in_port),
+                table: (table != 0xff).then_some(table),
+            }
+        }
+        NXAST_SET_TUNNEL => {
+            r.skip(2).map_err(short)?;
+            Action::SetTunnel(u64::from(r.u32().map_err(short)?))
+        }
+        NXAST_SET_TUNNEL64 => {
+            r.skip(6).map_err(short)?;
+            Action::SetTunnel(r.u64().map_err(short)?)
+        }
+        NXAST_REG_MOVE => {
+            let n_bits = u32::from(r.u16().map_err(short)?);
+            let src_ofs = u32::from(r.u16().map_err(short)?);
+            let dst_ofs = u32::from(r.u16().map_err(short)?);
+            let src = subfield(bit_ref(r.u32().map_err(short)?)?, src_ofs, n_bits)?;
+            let dst = subfield(bit_ref(r.u32().map_err(short)?)?, dst_ofs, n_bits)?;
+            if !dst.field.writable() {
+                return Err(OfError::BadSetArgument);
+            }
+            Action::RegMove { src, dst }
+        }
+        NXAST_REG_LOAD => {
+            let on = u32::from(r.u16().map_err(short)?);
+            let dst = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let value = r.u64().map_err(short)?;
+            if dst.n_bits < 64 && value >> dst.n_bits != 0 {
+                return Err(OfError::BadSetArgument);
+            }
+            if !dst.field.writable() {
+                return Err(OfError::BadSetArgument);
+            }
+            Action::SetField { field: dst.field, value: u128::from(value) << dst.ofs, mask: dst.mask() }
+        }
+        NXAST_REG_LOAD2 => decode_set_field(r, true)?,
+        NXAST_NOTE => Action::Note(r.rest().to_vec()),
+        NXAST_OUTPUT_REG => {
+            let on = u32::from(r.u16().map_err(short)?);
+            let src = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let max_len = r.u16().map_err(short)?;
+            Action::OutputReg { src, max_len }
+        }
+        NXAST_DEC_TTL => Action::DecTtl,
+        NXAST_CONTROLLER => {
+            let max_len = r.u16().map_err(short)?;
+            let controller_id = r.u16().map_err(short)?;
+            let reason = reason_from(r.u8().map_err(short)?)?;
+            Action::Controller(ControllerAction { max_len, reason, controller_id, ..ControllerAction::default() })
+        }
+        other => return Err(OfError::BadActionVendorType(other)),
+    };
+    // Whatever is left is padding.
+    r.rest();
+    Ok(action)
+}
+
+/// Encodes `a` as a Nicira action if it has one (`Ok(false)` otherwise). `of13` picks the
+/// 1.3 choices (OXM headers in reg_load2).
+pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
+    let start = w.buf.len();
+    let head = |w: &mut Writer, subtype: u16| {
+        w.u16(OFPAT_VENDOR);
+        w.u16(0);
+        w.u32(NX_VENDOR_ID);
+        w.u16(subtype);
+    };
+    match a {
+        Action::Resubmit { port, table } => {
+            let in_port = port.unwrap_or(PortNo::IN_PORT);
+            if let Some(t) = table {
+                head(w, NXAST_RESUBMIT_TABLE);
+                w.u16(in_port.0);
+                w.u8(*t);
+                w.zeros(3);
+            } else {
+                head(w, NXAST_RESUBMIT);
+                w.u16(in_port.0);
+                w.zeros(4);
+            }
+        }
+        Action::SetTunnel(id) => {
+            if let Ok(id32) = u32::try_from(*id) {
+                head(w, NXAST_SET_TUNNEL);
+                w.zeros(2);
+                w.u32(id32);
+            } else {
+                head(w, NXAST_SET_TUNNEL64);
+                w.zeros(6);
+                w.u64(*id);
+            }
+        }
+        Action::RegMove { src, dst } => {
+            if src.n_bits != dst.n_bits || !src.is_valid() || !dst.is_valid() {
+                return Err(OfError::Unencodable("reg_move with unequal or invalid ranges"));
+            }
+            head(w, NXAST_REG_MOVE);
+            w.u16(src.n_bits as u16);
+            w.u16(src.ofs as u16);
+            w.u16(dst.ofs as u16);
+            w.u32(bit_header(src.field)?);
+            w.u32(bit_header(dst.field)?);
+        }
+        Action::SetField { field, value, mask } => {
+            let ofs = mask.trailing_zeros();
+            let n_bits = 128 - mask.leading_zeros() - ofs.min(128);
+            let contiguous = *mask != 0 && (mask >> ofs).count_ones() == n_bits;
+            if contiguous && n_bits <= 64 && bit_header(*field).is_ok() {
+                head(w, NXAST_REG_LOAD);
+                w.u16(ofs_nbits(ofs, n_bits));
+                w.u32(bit_header(*field)?);
+                w.u64((value >> ofs) as u64);
+            } else {
+                head(w, NXAST_REG_LOAD2);
+                put_set_field_tlv(*field, *value, *mask, w)?;
+            }
+        }
+        Action::Note(note) => {
+            head(w, NXAST_NOTE);
+            w.bytes(note);
+        }
+        Action::OutputReg { src, max_len } => {
+            if !src.is_valid() {
+                return Err(OfError::Unencodable("output_reg range"));
+            }
+            head(w, NXAST_OUTPUT_REG);
+            w.u16(ofs_nbits(src.ofs, src.n_bits));
+            w.u32(bit_header(src.field)?);
+            w.u16(*max_len);
+        }
+        Action::Controller(c) => {
+            if !c.userdata.is_empty() || c.pause {
+                return Err(OfError::Unencodable("controller action with userdata or pause (NXAST_CONTROLLER2)"));
+            }
+            head(w, NXAST_CONTROLLER);
+            w.u16(c.max_len);
+            w.u16(c.controller_id);
+            w.u8(reason_to(c.reason));
+            w.u8(0);
+        }
+        Action::DecTtl => {
+            head(w, NXAST_DEC_TTL);
+        }
+        _ => return Ok(false),
+    }
+    // Pad to a multiple of 8 (at least 16) and fix the length.
+    let len = (w.buf.len() - start).max(16).div_ceil(8) * 8;
+    w.zeros(start + len - w.buf.len());
+    let len16 = u16::try_from(len).map_err(|_| OfError::Unencodable("action too long"))?;
+    w.buf[start + 2..start + 4].copy_from_slice(&len16.to_be_bytes());
+    Ok(true)
+}
