@@ -137,23 +137,30 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// read(2) into `buf`.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for writes of buf.len() bytes.
-    cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+/// Receives one frame into `buf` (cleared first), with recv(2) on a packet socket or read(2)
+/// on a tap. The frame is written into the vector's spare capacity, so a receive costs only the
+/// bytes it copies (no zeroing of a 64 KiB buffer per frame).
+pub fn recv_frame(fd: RawFd, buf: &mut Vec<u8>, packet_socket: bool) -> io::Result<usize> {
+    buf.clear();
+    buf.reserve(MAX_FRAME);
+    let room = buf.capacity();
+    let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+    let got = if packet_socket {
+        // SAFETY: `ptr` is valid for writes of `room` bytes (the vector's capacity).
+        cvt_size(unsafe { libc::recv(fd, ptr, room, libc::MSG_DONTWAIT | libc::MSG_TRUNC) })?.min(room)
+    } else {
+        // SAFETY: as above.
+        cvt_size(unsafe { libc::read(fd, ptr, room) })?
+    };
+    // SAFETY: the kernel initialised the first `got` bytes (got <= room = capacity).
+    unsafe { buf.set_len(got) };
+    Ok(got)
 }
 
 /// write(2) of `buf`.
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: buf is valid for reads of buf.len() bytes.
     cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
-}
-
-/// recv(2) into `buf`, non-blocking.
-pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for writes of buf.len() bytes.
-    cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT | libc::MSG_TRUNC) })
-        .map(|n| n.min(buf.len()))
 }
 
 /// send(2) of `buf`, non-blocking.
