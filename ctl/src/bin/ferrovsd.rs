@@ -78,6 +78,13 @@ fn main() -> Result<()> {
             .spawn(move || server::serve(&listener, &rt))
             .context("cannot start the control thread")?;
     }
+    {
+        let (rt, stop) = (Arc::clone(&rt), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("devwatch".into())
+            .spawn(move || ctl::devwatch::run(&rt, &stop))
+            .context("cannot start the link watcher")?;
+    }
     log::info!("ferrovsd {} ready: control socket {}", env!("CARGO_PKG_VERSION"), sock.display());
     if let Some(ready) = ready {
         ready();
