@@ -141,6 +141,9 @@ pub(crate) fn encode(version: u8, msg: &Message, w: &mut Writer) -> Result<bool,
                 actions13::encode_instructions(&fm.actions, w)?;
             }
         }
+        Message::NxPacketIn2(_) | Message::NxFlowRemoved(_) => {
+            return Err(OfError::Unencodable("not implemented yet"));
+        }
         _ => return Ok(false),
     }
     Ok(true)
