@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod flow_stats;
 pub mod group13;
 pub mod hello;
+mod learn;
 pub mod match10;
 pub mod meter;
 pub mod nx;
@@ -17,6 +18,7 @@ pub mod nxm;
 pub mod of10;
 pub mod of13;
 pub mod oxm;
+mod props;
 pub mod stats;
 pub mod table_features;
 

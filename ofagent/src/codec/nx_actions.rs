@@ -1,11 +1,12 @@
 //! Nicira vendor actions (`NXAST_*`, vendor 0x2320), shared by OpenFlow 1.0 and 1.3:
 //! resubmit, set_tunnel(64), reg_move, reg_load, reg_load2, note, output_reg, dec_ttl,
-//! controller. Layouts follow Open vSwitch's lib/ofp-actions.c.
+//! controller, controller2 (userdata, pause), learn and learn2 (see `learn`). Layouts follow Open vSwitch's lib/ofp-actions.c.
 
 use flowtable::action::{ControllerAction, PacketInReason};
 use flowtable::{Action, Field, PortNo, SubField};
 
 use super::nxm::{self, FieldRef};
+use super::props;
 use crate::error::{OfError, NX_VENDOR_ID};
 use crate::wire::{Reader, Writer};
 
@@ -33,12 +34,25 @@ pub const NXAST_DEC_TTL: u16 = 18;
 pub const NXAST_CONTROLLER: u16 = 20;
 /// `NXAST_REG_LOAD2`.
 pub const NXAST_REG_LOAD2: u16 = 33;
+/// `NXAST_LEARN`.
+pub const NXAST_LEARN: u16 = 16;
+/// `NXAST_CONTROLLER2`.
+pub const NXAST_CONTROLLER2: u16 = 37;
+/// `NXAST_LEARN2`.
+pub const NXAST_LEARN2: u16 = 45;
+
+/// NXAC2PT_* properties of NXAST_CONTROLLER2.
+const NXAC2PT_MAX_LEN: u16 = 0;
+const NXAC2PT_CONTROLLER_ID: u16 = 1;
+const NXAC2PT_REASON: u16 = 2;
+const NXAC2PT_USERDATA: u16 = 3;
+const NXAC2PT_PAUSE: u16 = 4;
 
 fn ofs_nbits(ofs: u32, n_bits: u32) -> u16 {
     ((ofs << 6) | (n_bits - 1)) as u16
 }
 
-fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
+pub(crate) fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
     let sf = SubField { field: fr.field(), ofs, n_bits };
     if sf.is_valid() {
         Ok(sf)
@@ -47,7 +61,7 @@ fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
     }
 }
 
-fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
+pub(crate) fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
     let fr = nxm::field_ref_from_header(header)?;
     if header & 0x100 != 0 || fr.header(false) != header || fr.value_to_wire(0).is_err() {
         return Err(OfError::BadSetType);
@@ -59,7 +73,7 @@ fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
     Ok(fr)
 }
 
-fn bit_header(field: Field) -> Result<u32, OfError> {
+pub(crate) fn bit_header(field: Field) -> Result<u32, OfError> {
     let fr = nxm::field_ref(field, false).ok_or(OfError::Unencodable("field has no NXM/OXM header"))?;
     if field == Field::InPort && fr.len() == 4 {
         return Err(OfError::Unencodable("in_port bits"));
@@ -176,11 +190,66 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
             let reason = reason_from(r.u8().map_err(short)?)?;
             Action::Controller(ControllerAction { max_len, reason, controller_id, ..ControllerAction::default() })
         }
+        NXAST_LEARN | NXAST_LEARN2 => Action::Learn(Box::new(super::learn::decode(r, subtype == NXAST_LEARN2)?)),
+        NXAST_CONTROLLER2 => decode_controller2(r)?,
         other => return Err(OfError::BadActionVendorType(other)),
     };
     // Whatever is left is padding.
     r.rest();
     Ok(action)
+}
+
+/// NXAST_CONTROLLER2: six zero bytes, then NXAC2PT_* properties (meter ids are refused:
+/// `ControllerAction` has none).
+fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfError> {
+    if r.bytes(6).map_err(|_| OfError::BadActionLen)?.iter().any(|&b| b != 0) {
+        return Err(OfError::MustBeZero);
+    }
+    let mut c = ControllerAction::default();
+    for (ptype, body) in props::decode(r.rest()).map_err(|_| OfError::BadActionLen)? {
+        let fixed = |n: usize| if body.len() == n { Ok(()) } else { Err(OfError::BadActionLen) };
+        match ptype {
+            NXAC2PT_MAX_LEN => {
+                fixed(2)?;
+                c.max_len = u16::from_be_bytes([body[0], body[1]]);
+            }
+            NXAC2PT_CONTROLLER_ID => {
+                fixed(2)?;
+                c.controller_id = u16::from_be_bytes([body[0], body[1]]);
+            }
+            NXAC2PT_REASON => {
+                fixed(1)?;
+                c.reason = reason_from(body[0])?;
+            }
+            NXAC2PT_USERDATA => c.userdata = body.to_vec(),
+            NXAC2PT_PAUSE => {
+                fixed(0)?;
+                c.pause = true;
+            }
+            _ => return Err(OfError::BadActionArgument("controller2 property")),
+        }
+    }
+    Ok(Action::Controller(c))
+}
+
+fn encode_controller2(c: &ControllerAction, w: &mut Writer) -> Result<(), OfError> {
+    w.zeros(6);
+    if c.max_len != u16::MAX {
+        props::put(w, NXAC2PT_MAX_LEN, &c.max_len.to_be_bytes())?;
+    }
+    if c.controller_id != 0 {
+        props::put(w, NXAC2PT_CONTROLLER_ID, &c.controller_id.to_be_bytes())?;
+    }
+    if c.reason != PacketInReason::Action {
+        props::put(w, NXAC2PT_REASON, &[reason_to(c.reason)])?;
+    }
+    if !c.userdata.is_empty() {
+        props::put(w, NXAC2PT_USERDATA, &c.userdata)?;
+    }
+    if c.pause {
+        props::put(w, NXAC2PT_PAUSE, &[])?;
+    }
+    Ok(())
 }
 
 /// Encodes `a` as a Nicira action if it has one (`Ok(false)` otherwise). `of13` picks the
@@ -256,10 +325,15 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.u32(bit_header(src.field)?);
             w.u16(*max_len);
         }
+        Action::Controller(c) if !c.userdata.is_empty() || c.pause => {
+            head(w, NXAST_CONTROLLER2);
+            encode_controller2(c, w)?;
+        }
+        Action::Learn(l) => {
+            head(w, NXAST_LEARN);
+            super::learn::encode(l, w)?;
+        }
         Action::Controller(c) => {
-            if !c.userdata.is_empty() || c.pause {
-                return Err(OfError::Unencodable("controller action with userdata or pause (NXAST_CONTROLLER2)"));
-            }
             head(w, NXAST_CONTROLLER);
             w.u16(c.max_len);
             w.u16(c.controller_id);
