@@ -55,7 +55,7 @@ fn decode_nx_match_with_cookie(bytes: &[u8]) -> Result<(flowtable::Match, u64, u
 /// NXM entries for `m` plus the cookie filter; returns the unpadded length.
 fn put_nx_match_with_cookie(m: &flowtable::Match, cookie: u64, mask: u64, w: &mut Writer) -> Result<u16, OfError> {
     let start = w.buf.len();
-    nxm::put_entries(m, w)?;
+    nxm::put_entries_nxm(m, w)?;
     if mask == u64::MAX {
         w.u32(NXM_NX_COOKIE);
         w.u64(cookie);

@@ -7,9 +7,9 @@
 
 use flowtable::action::{Learn, LearnSpec, LearnSrc};
 use flowtable::flow_mod::flags::SEND_FLOW_REM;
-use flowtable::SubField;
+use flowtable::{Field, SubField};
 
-use super::nx_actions::{bit_header, bit_ref, subfield};
+use super::nx_actions::{bit_header, bit_ref, from_wire, subfield, to_wire};
 use crate::error::OfError;
 use crate::wire::{Reader, Writer};
 
@@ -36,11 +36,12 @@ fn bad(what: &'static str) -> OfError {
 fn read_subfield(r: &mut Reader<'_>, n_bits: u32) -> Result<SubField, OfError> {
     let header = r.u32().map_err(|_| OfError::BadActionLen)?;
     let ofs = u32::from(r.u16().map_err(|_| OfError::BadActionLen)?);
-    subfield(bit_ref(header)?, ofs, n_bits)
+    Ok(from_wire(subfield(bit_ref(header)?, ofs, n_bits)?))
 }
 
 fn put_subfield(sf: SubField, w: &mut Writer) -> Result<(), OfError> {
-    if !sf.is_valid() {
+    let sf = to_wire(sf);
+    if !sf.is_valid() || (sf.field == Field::InPort && sf.ofs + sf.n_bits > 16) {
         return Err(OfError::Unencodable("learn subfield out of range"));
     }
     w.u32(bit_header(sf.field)?);
@@ -159,9 +160,9 @@ pub(crate) fn encode(l: &Learn, w: &mut Writer) -> Result<(), OfError> {
     w.u16(l.fin_hard_timeout);
     for spec in &l.specs {
         let (n_bits, dst_type, src, dst) = match spec {
-            LearnSpec::Match { dst, src } => (dst.n_bits, DST_MATCH, src.clone(), Some(*dst)),
-            LearnSpec::Load { dst, src } => (dst.n_bits, DST_LOAD, src.clone(), Some(*dst)),
-            LearnSpec::Output { src } => (src.n_bits, DST_OUTPUT, LearnSrc::Field(*src), None),
+            LearnSpec::Match { dst, src } => (to_wire(*dst).n_bits, DST_MATCH, src.clone(), Some(*dst)),
+            LearnSpec::Load { dst, src } => (to_wire(*dst).n_bits, DST_LOAD, src.clone(), Some(*dst)),
+            LearnSpec::Output { src } => (to_wire(*src).n_bits, DST_OUTPUT, LearnSrc::Field(*src), None),
         };
         if n_bits == 0 || n_bits > 128 {
             return Err(OfError::Unencodable("learn spec width"));
@@ -170,7 +171,7 @@ pub(crate) fn encode(l: &Learn, w: &mut Writer) -> Result<(), OfError> {
         w.u16(n_bits as u16 | dst_type | if imm { SRC_IMMEDIATE } else { 0 });
         match src {
             LearnSrc::Field(sf) => {
-                if sf.n_bits != n_bits {
+                if to_wire(sf).n_bits != n_bits {
                     return Err(OfError::Unencodable("learn source and destination widths differ"));
                 }
                 put_subfield(sf, w)?;

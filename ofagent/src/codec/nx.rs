@@ -143,7 +143,9 @@ fn encode_flow_removed(fr: &FlowRemoved, w: &mut Writer) -> Result<(), OfError> 
     w.u32(fr.duration_sec);
     w.u32(fr.duration_nsec);
     w.u16(fr.idle_timeout);
-    let entries = nxm::encode_entries(&fr.match_)?;
+    let mut nx_match = Writer::default();
+    nxm::put_entries_nxm(&fr.match_, &mut nx_match)?;
+    let entries = nx_match.buf;
     w.u16(u16::try_from(entries.len()).map_err(|_| OfError::Unencodable("nx_match too long"))?);
     w.u64(fr.packet_count);
     w.u64(fr.byte_count);
@@ -170,11 +172,11 @@ fn decode_packet_in2(bytes: &[u8]) -> Result<PacketIn2, OfError> {
     for (ptype, body) in props::decode(bytes)? {
         match ptype {
             NXPINT_PACKET => pin.data = body.to_vec(),
-            NXPINT_FULL_LEN => full_len = Some(u32::from_be_bytes(props::fixed(body)?)),
-            NXPINT_BUFFER_ID => pin.buffer_id = u32::from_be_bytes(props::fixed(body)?),
-            NXPINT_TABLE_ID => pin.table_id = props::fixed::<1>(body)?[0],
-            NXPINT_COOKIE => pin.cookie = u64::from_be_bytes(props::fixed(body)?),
-            NXPINT_REASON => pin.reason = props::fixed::<1>(body)?[0],
+            NXPINT_FULL_LEN => full_len = Some(props::parse_u32(body)?),
+            NXPINT_BUFFER_ID => pin.buffer_id = props::parse_u32(body)?,
+            NXPINT_TABLE_ID => pin.table_id = props::parse_u8(body)?,
+            NXPINT_COOKIE => pin.cookie = props::parse_u64(body)?,
+            NXPINT_REASON => pin.reason = props::parse_u8(body)?,
             NXPINT_METADATA => pin.match_ = nxm::decode_entries(body)?,
             NXPINT_USERDATA => userdata = body.to_vec(),
             _ => {}
@@ -199,16 +201,16 @@ fn encode_packet_in2(p: &PacketIn2, w: &mut Writer) -> Result<(), OfError> {
     }
     props::put(w, NXPINT_PACKET, &pin.data)?;
     if usize::from(pin.total_len) != pin.data.len() {
-        props::put(w, NXPINT_FULL_LEN, &u32::from(pin.total_len).to_be_bytes())?;
+        props::put_u32(w, NXPINT_FULL_LEN, u32::from(pin.total_len))?;
     }
     if pin.buffer_id != NO_BUFFER {
-        props::put(w, NXPINT_BUFFER_ID, &pin.buffer_id.to_be_bytes())?;
+        props::put_u32(w, NXPINT_BUFFER_ID, pin.buffer_id)?;
     }
-    props::put(w, NXPINT_TABLE_ID, &[pin.table_id])?;
+    props::put_u8(w, NXPINT_TABLE_ID, pin.table_id)?;
     if pin.cookie != u64::MAX {
-        props::put(w, NXPINT_COOKIE, &pin.cookie.to_be_bytes())?;
+        props::put_u64(w, NXPINT_COOKIE, pin.cookie)?;
     }
-    props::put(w, NXPINT_REASON, &[pin.reason])?;
+    props::put_u8(w, NXPINT_REASON, pin.reason)?;
     props::put(w, NXPINT_METADATA, &nxm::encode_entries(&pin.match_)?)?;
     if !p.userdata.is_empty() {
         props::put(w, NXPINT_USERDATA, &p.userdata)?;

@@ -52,9 +52,29 @@ fn ofs_nbits(ofs: u32, n_bits: u32) -> u16 {
     ((ofs << 6) | (n_bits - 1)) as u16
 }
 
+/// Open vSwitch's `NXM_OF_IN_PORT` is 16 bits wide while our in_port field has 32: the whole
+/// field (`NXM_OF_IN_PORT[]`) travels as bits 0..15.
+pub(crate) fn to_wire(sf: SubField) -> SubField {
+    if sf.field == Field::InPort && sf.ofs == 0 && sf.n_bits == 32 {
+        SubField { n_bits: 16, ..sf }
+    } else {
+        sf
+    }
+}
+
+/// The reverse of [`to_wire`] for single-subfield uses (output_reg, learn).
+pub(crate) fn from_wire(sf: SubField) -> SubField {
+    if sf.field == Field::InPort && sf.ofs == 0 && sf.n_bits == 16 {
+        SubField { n_bits: 32, ..sf }
+    } else {
+        sf
+    }
+}
+
 pub(crate) fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
     let sf = SubField { field: fr.field(), ofs, n_bits };
-    if sf.is_valid() {
+    let wire_bits = if fr.field() == Field::InPort { 8 * fr.len() as u32 } else { sf.field.bits() };
+    if sf.is_valid() && ofs + n_bits <= wire_bits {
         Ok(sf)
     } else {
         Err(OfError::BadSetLen)
@@ -179,7 +199,7 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
         NXAST_NOTE => Action::Note(r.rest().to_vec()),
         NXAST_OUTPUT_REG => {
             let on = u32::from(r.u16().map_err(short)?);
-            let src = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let src = from_wire(subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?);
             let max_len = r.u16().map_err(short)?;
             Action::OutputReg { src, max_len }
         }
@@ -207,25 +227,13 @@ fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfError> {
     }
     let mut c = ControllerAction::default();
     for (ptype, body) in props::decode(r.rest()).map_err(|_| OfError::BadActionLen)? {
-        let fixed = |n: usize| if body.len() == n { Ok(()) } else { Err(OfError::BadActionLen) };
+        let bad_len = |_| OfError::BadActionLen;
         match ptype {
-            NXAC2PT_MAX_LEN => {
-                fixed(2)?;
-                c.max_len = u16::from_be_bytes([body[0], body[1]]);
-            }
-            NXAC2PT_CONTROLLER_ID => {
-                fixed(2)?;
-                c.controller_id = u16::from_be_bytes([body[0], body[1]]);
-            }
-            NXAC2PT_REASON => {
-                fixed(1)?;
-                c.reason = reason_from(body[0])?;
-            }
+            NXAC2PT_MAX_LEN => c.max_len = props::parse_u16(body).map_err(bad_len)?,
+            NXAC2PT_CONTROLLER_ID => c.controller_id = props::parse_u16(body).map_err(bad_len)?,
+            NXAC2PT_REASON => c.reason = reason_from(props::parse_u8(body).map_err(bad_len)?)?,
             NXAC2PT_USERDATA => c.userdata = body.to_vec(),
-            NXAC2PT_PAUSE => {
-                fixed(0)?;
-                c.pause = true;
-            }
+            NXAC2PT_PAUSE => c.pause = true,
             _ => return Err(OfError::BadActionArgument("controller2 property")),
         }
     }
@@ -235,13 +243,13 @@ fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfError> {
 fn encode_controller2(c: &ControllerAction, w: &mut Writer) -> Result<(), OfError> {
     w.zeros(6);
     if c.max_len != u16::MAX {
-        props::put(w, NXAC2PT_MAX_LEN, &c.max_len.to_be_bytes())?;
+        props::put_u16(w, NXAC2PT_MAX_LEN, c.max_len)?;
     }
     if c.controller_id != 0 {
-        props::put(w, NXAC2PT_CONTROLLER_ID, &c.controller_id.to_be_bytes())?;
+        props::put_u16(w, NXAC2PT_CONTROLLER_ID, c.controller_id)?;
     }
     if c.reason != PacketInReason::Action {
-        props::put(w, NXAC2PT_REASON, &[reason_to(c.reason)])?;
+        props::put_u8(w, NXAC2PT_REASON, reason_to(c.reason))?;
     }
     if !c.userdata.is_empty() {
         props::put(w, NXAC2PT_USERDATA, &c.userdata)?;
@@ -317,7 +325,8 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.bytes(note);
         }
         Action::OutputReg { src, max_len } => {
-            if !src.is_valid() {
+            let src = to_wire(*src);
+            if !src.is_valid() || (src.field == Field::InPort && src.ofs + src.n_bits > 16) {
                 return Err(OfError::Unencodable("output_reg range"));
             }
             head(w, NXAST_OUTPUT_REG);

@@ -1,8 +1,12 @@
 //! OpenFlow 1.3 `ofp_table_features` (OFPMP_TABLE_FEATURES request and reply bodies): a
 //! 64-byte fixed part and `ofp_table_feature_prop_*` properties, each padded to 8 bytes.
 //! Properties are kept raw (type, body) so that whatever a controller sends round-trips;
-//! [`id_list`] and [`next_tables`] build the common ones.
+//! [`standard_table`] builds an entry with the properties OpenFlow 1.3 requires, [`id_list`]
+//! and [`next_tables`] single properties.
 
+use flowtable::Field;
+
+use super::nxm;
 use super::stats::{put_text, text};
 use crate::error::OfError;
 use crate::msg::TableFeatures;
@@ -36,6 +40,44 @@ pub fn id_list(types: &[u16]) -> Vec<u8> {
 /// Body of a next-tables property.
 pub fn next_tables(tables: impl IntoIterator<Item = u8>) -> Vec<u8> {
     tables.into_iter().collect()
+}
+
+/// OXM/NXM headers (unmasked) of every field `keep` accepts, OXM where one exists.
+fn field_headers(keep: impl Fn(Field) -> bool) -> Vec<u8> {
+    Field::all()
+        .filter(|&f| keep(f))
+        .filter_map(|f| nxm::field_ref(f, true))
+        .flat_map(|fr| fr.header(false).to_be_bytes())
+        .collect()
+}
+
+/// A table features entry with the eight properties OpenFlow 1.3 requires (Open vSwitch's
+/// `ovs-ofctl dump-table-features` refuses entries without them): every instruction,
+/// `goto_table` to any later table of `n_tables`, the OpenFlow 1.3 actions this codec
+/// encodes, every field as match and wildcard, the writable fields for set_field.
+pub fn standard_table(table_id: u8, n_tables: u8, max_entries: u32) -> TableFeatures {
+    let instructions = id_list(&[1, 2, 3, 4, 5, 6]);
+    let actions = id_list(&[0, 17, 18, 21, 22, 23, 24, 25]);
+    let all = field_headers(|_| true);
+    let writable = field_headers(Field::writable);
+    TableFeatures {
+        table_id,
+        name: format!("table{table_id}"),
+        metadata_match: u64::MAX,
+        metadata_write: u64::MAX,
+        config: 0,
+        max_entries,
+        properties: vec![
+            (OFPTFPT_INSTRUCTIONS, instructions),
+            (OFPTFPT_NEXT_TABLES, next_tables(table_id.saturating_add(1)..n_tables)),
+            (OFPTFPT_WRITE_ACTIONS, actions.clone()),
+            (OFPTFPT_APPLY_ACTIONS, actions),
+            (OFPTFPT_MATCH, all.clone()),
+            (OFPTFPT_WILDCARDS, all),
+            (OFPTFPT_WRITE_SETFIELD, writable.clone()),
+            (OFPTFPT_APPLY_SETFIELD, writable),
+        ],
+    }
 }
 
 /// `ofp_table_features` entries filling all of `r`.
