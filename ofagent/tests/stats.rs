@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use flowtable::flow_mod::{FlowMod, FlowModCommand, GROUP_ALL};
+use flowtable::flow_mod::{FlowMod, GROUP_ALL};
 use flowtable::{Field, Match, PortNo};
 use ofagent::codec::encode_stats_reply_split;
 use ofagent::msg::{FlowStatsRequest, StatsReply, StatsRequest, METER_ALL, QUEUE_ALL};
@@ -254,7 +254,6 @@ fn learn_refusals() {
     let mut bad_flags = bytes.clone();
     bad_flags[learn_at + 25] = 0x10;
     assert!(matches!(decode(&bad_flags), Err(OfError::BadActionArgument(_))));
-    let _ = FlowModCommand::Add;
 }
 
 proptest! {
