@@ -14,6 +14,7 @@ pub mod pmd;
 pub mod poll;
 pub mod revalidate;
 pub mod sys;
+pub mod xsk;
 
 pub use flow::Megaflow;
 pub use megaflow::MegaflowCache;

@@ -31,4 +31,5 @@ pub trait Netdev: Send {
         0
     }
 }
+pub mod afxdp;
 pub mod tap;
