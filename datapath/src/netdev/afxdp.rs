@@ -7,6 +7,9 @@
 //! `native-with-zerocopy` (zero-copy where the driver supports it, copy otherwise, logged);
 //! `n_rxq` = how many rx queues to serve (default: all the device has).
 //!
+//! Received TCP/UDP frames whose checksum a local sender left to offload are completed (see
+//! [`super::csum`]): AF_XDP carries no checksum state.
+//!
 //! The XDP program is detached when the netdev is dropped (port removed, daemon exit); being a
 //! BPF link of this process, it also goes when the process dies.
 
@@ -197,6 +200,7 @@ impl Netdev for AfxdpNetdev {
                 if let Some(buf) = bufs.get_mut(n) {
                     buf.clear();
                     buf.extend_from_slice(frame);
+                    super::csum::complete_partial(buf);
                     n += 1;
                 }
             });

@@ -32,4 +32,5 @@ pub trait Netdev: Send {
     }
 }
 pub mod afxdp;
+pub mod csum;
 pub mod tap;
