@@ -65,6 +65,14 @@ if mode == "tx":
         pad = b"p" * (i * 7 % 1400)
         s.send(b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x88\xb5" + b"ferrovs-rx" + i.to_bytes(4, "big") + pad)
     print(n)
+elif mode == "txudp":
+    # IPv4/UDP from many source ports: the veth spreads them over its queues by flow hash.
+    for i in range(n):
+        body = b"ferrovs-rx" + i.to_bytes(4, "big")
+        udp = (10000 + i).to_bytes(2, "big") + b"\x13\x89" + (8 + len(body)).to_bytes(2, "big") + b"\0\0" + body
+        ip = b"\x45\0" + (20 + len(udp)).to_bytes(2, "big") + b"\0\0\x40\0\x40\x11\0\0" + bytes([10, 79, 0, 1, 10, 79, 0, 2])
+        s.send(b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00" + ip + udp)
+    print(n)
 else:
     print("ready", flush=True)
     s.settimeout(0.2); got = set(); end = time.time() + 5
@@ -86,6 +94,11 @@ fn peer(peer_ns: &str, args: &[&str]) -> Command {
 
 /// Receives marked frames until `FRAMES` or 5 s; returns the sequence numbers seen.
 fn receive(dev: &mut AfxdpNetdev) -> Vec<u32> {
+    receive_at(dev, 14)
+}
+
+/// As [`receive`], the marker at byte `at` (42: in an IPv4/UDP payload).
+fn receive_at(dev: &mut AfxdpNetdev, at: usize) -> Vec<u32> {
     let mut bufs: Vec<Vec<u8>> = (0..32).map(|_| Vec::new()).collect();
     let mut seen = Vec::new();
     let mut ready = Vec::new();
@@ -94,9 +107,12 @@ fn receive(dev: &mut AfxdpNetdev) -> Vec<u32> {
         datapath::sys::poll_readable(&[dev.poll_fd()], 100, &mut ready).unwrap();
         let n = dev.recv_batch(&mut bufs, 32).unwrap();
         for b in &bufs[..n] {
-            if b.len() >= 28 && b[12..14] == ETHERTYPE.to_be_bytes() && &b[14..24] == b"ferrovs-rx" {
-                let seq = u32::from_be_bytes([b[24], b[25], b[26], b[27]]);
-                assert_eq!(b.len(), 28 + (seq as usize * 7 % 1400), "frame {seq} intact");
+            if b.len() >= at + 14 && &b[at..at + 10] == b"ferrovs-rx" {
+                let seq = u32::from_be_bytes([b[at + 10], b[at + 11], b[at + 12], b[at + 13]]);
+                if at == 14 {
+                    assert_eq!(b[12..14], ETHERTYPE.to_be_bytes());
+                    assert_eq!(b.len(), 28 + (seq as usize * 7 % 1400), "frame {seq} intact");
+                }
                 seen.push(seq);
             }
         }
@@ -192,5 +208,78 @@ fn afxdp_netdev_receives_and_sends_on_a_veth() {
         "inside the namespace: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn afxdp_netdev_serves_every_rx_queue_of_a_multiqueue_veth() {
+    const TEST: &str = "afxdp_netdev_serves_every_rx_queue_of_a_multiqueue_veth";
+    if let Ok(args) = std::env::var(INSIDE) {
+        let v: Vec<&str> = args.split(',').collect();
+        let (dev_name, peer_ns, peer_dev) = (v[0], v[1], v[2]);
+        let mut dev = AfxdpNetdev::open(dev_name).unwrap();
+        assert_eq!(dev.n_rxq(), 4, "one socket per rx queue, counted in /sys");
+        let n = FRAMES.to_string();
+        let out = peer(peer_ns, &["txudp", peer_dev, &n]).output().unwrap();
+        assert!(out.status.success(), "peer tx: {}", String::from_utf8_lossy(&out.stderr));
+        let mut seen = receive_at(&mut dev, 42);
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), FRAMES, "every frame received once, whatever its queue");
+        // Which queues the frames came in on (veth's per-queue XDP counters).
+        let stats = Command::new("ethtool").args(["-S", dev_name]).output().map(|o| o.stdout).unwrap_or_default();
+        let stats = String::from_utf8_lossy(&stats);
+        let used: Vec<&str> =
+            stats.lines().filter(|l| l.contains("xdp_redirect") && !l.trim().ends_with(": 0")).collect();
+        eprintln!("queues with redirected frames: {used:?}");
+        assert!(used.len() > 1 || stats.is_empty(), "frames spread over several queues: {stats}");
+        return;
+    }
+    if !is_root(TEST) {
+        return;
+    }
+    let sw = Netns::new("faqs");
+    let vm = Netns::new("faqv");
+    let (a, b) = ("aqa0", "aqb0");
+    ip(&[
+        "link",
+        "add",
+        a,
+        "netns",
+        &sw.0,
+        "numtxqueues",
+        "4",
+        "numrxqueues",
+        "4",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b,
+        "netns",
+        &vm.0,
+        "numtxqueues",
+        "4",
+        "numrxqueues",
+        "4",
+    ]);
+    ip(&["-n", &sw.0, "link", "set", a, "up"]);
+    ip(&["-n", &vm.0, "link", "set", b, "up"]);
+    let out = Command::new("ip")
+        .args(["netns", "exec", &sw.0])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+        .env(INSIDE, format!("{a},{},{b}", vm.0))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "inside the namespace: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "{}",
+        String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("queues")).collect::<Vec<_>>().join("\n")
     );
 }
