@@ -82,6 +82,10 @@ fn afxdp_ports_forward_ping_tcp_udp_and_detach_on_removal_and_sigterm() {
     assert!(!bad.status.success() && err.trim().lines().count() == 1, "{err}");
     assert!(err.contains("xdp-mode"), "{err}");
     assert_eq!(xdp_on(&sw, &p3), None, "nothing attached after a failed add");
+    // type=system keeps the AF_PACKET port: no XDP.
+    d.cli(&["add-port", "br0", &p3, "--", "set", "interface", &p3, "type=system"]);
+    assert_eq!(xdp_on(&sw, &p3), None, "system port: AF_PACKET, no XDP");
+    assert!(d.log().contains(&format!("{p3}: opened (system)")), "{}", d.log());
 
     assert!(vm1.ping("10.78.0.2", 3), "ping across AF_XDP ports; log:\n{}", d.log());
 

@@ -187,6 +187,8 @@ pub struct XskSocket {
     tx_free: Vec<u64>,
     /// TX descriptors written but not yet published.
     tx_pending: u32,
+    /// Received frames to put back on the fill ring (kept to avoid allocating per batch).
+    rx_done: Vec<u64>,
     zero_copy: bool,
 }
 
@@ -259,6 +261,7 @@ impl XskSocket {
             cfg,
             tx_free: (half..cfg.frames).map(|i| u64::from(i) * fs).collect(),
             tx_pending: 0,
+            rx_done: Vec::with_capacity(cfg.ring_size as usize),
             zero_copy: cfg.zero_copy,
         };
         sock.refill((0..half).map(|i| u64::from(i) * fs));
@@ -308,7 +311,8 @@ impl XskSocket {
         let cons = self.rx.consumer().load(Ordering::Relaxed);
         let prod = self.rx.producer().load(Ordering::Acquire);
         let n = prod.wrapping_sub(cons).min(u32::try_from(max).unwrap_or(u32::MAX));
-        let mut done = Vec::with_capacity(n as usize);
+        let mut done = std::mem::take(&mut self.rx_done);
+        done.clear();
         let umem_len = self.umem.len as u64;
         for i in 0..n {
             // SAFETY: entries between consumer and producer were published by the kernel.
@@ -326,7 +330,8 @@ impl XskSocket {
             }
         }
         self.rx.consumer().store(cons.wrapping_add(n), Ordering::Release);
-        self.refill(done.into_iter());
+        self.refill(done.iter().copied());
+        self.rx_done = done;
         if self.fill.needs_wakeup() {
             self.kick_rx();
         }

@@ -91,8 +91,15 @@ impl AfxdpOptions {
 }
 
 /// Rx queues of `name` as the kernel shows them in /sys/class/net/NAME/queues (of the network
-/// namespace /sys was mounted in: `ip netns exec` remounts it); 1 when that cannot be read.
-pub fn rx_queue_count(name: &str) -> u32 {
+/// namespace /sys was mounted in: `ip netns exec` remounts it); 1 when that cannot be read, or
+/// when /sys shows another namespace's device of that name (its ifindex is not `ifindex`).
+pub fn rx_queue_count(name: &str, ifindex: u32) -> u32 {
+    let same = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))
+        .is_ok_and(|s| s.trim().parse::<u32>().ok() == Some(ifindex));
+    if !same {
+        log::warn!("{name}: /sys does not show this network namespace's device; serving rx queue 0 only");
+        return 1;
+    }
     let dir = format!("/sys/class/net/{name}/queues");
     let Ok(entries) = std::fs::read_dir(dir) else { return 1 };
     let n = entries.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().starts_with("rx-")).count();
@@ -122,7 +129,7 @@ impl AfxdpNetdev {
     pub fn open_with(name: &str, opts: AfxdpOptions) -> Result<Self, AfxdpError> {
         let ifindex = ebpf::ifindex(name)?;
         let mut steer = XdpSteer::attach(ifindex, opts.attach)?;
-        let queues = opts.n_rxq.unwrap_or_else(|| rx_queue_count(name));
+        let queues = opts.n_rxq.unwrap_or_else(|| rx_queue_count(name, ifindex));
         let mut socks = Vec::with_capacity(queues as usize);
         for queue in 0..queues {
             let cfg = XskConfig { zero_copy: opts.zero_copy, ..XskConfig::default() };
@@ -277,6 +284,10 @@ mod tests {
 
     #[test]
     fn queue_count_of_a_missing_device_is_one() {
-        assert_eq!(rx_queue_count("nonexistent-if9"), 1);
+        assert_eq!(rx_queue_count("nonexistent-if9", 1), 1);
+        // lo is always ifindex 1 in its namespace: a wrong index is not trusted.
+        if ebpf::ifindex("lo").ok() == Some(1) {
+            assert_eq!(rx_queue_count("lo", 77), 1);
+        }
     }
 }
