@@ -6,6 +6,7 @@
 //! committed, and the configuration is saved before the new state replaces the old.
 
 use crate::config::{self, Config, FailMode, Interface, OFPORT_LOCAL};
+use datapath::netdev::afxdp::{AfxdpNetdev, AfxdpOptions};
 use datapath::netdev::tap::TapNetdev;
 use datapath::netdev::Netdev;
 use datapath::pmd::{Pmd, SwitchState};
@@ -82,7 +83,14 @@ fn is_kernel_device(kind: &str) -> bool {
 fn open_netdev(iface: &Interface) -> Result<Box<dyn Netdev>, String> {
     let r = match iface.kind.as_str() {
         "internal" => TapNetdev::internal(&iface.name, Some(mac_for(&iface.name))),
-        "tap" | "" | "afxdp" => TapNetdev::attach(&iface.name),
+        "tap" | "system" => TapNetdev::attach(&iface.name),
+        // An existing netdev: AF_XDP, as Open vSwitch's `afxdp` type.
+        "" | "afxdp" => {
+            return AfxdpOptions::from_options(&iface.options)
+                .and_then(|o| AfxdpNetdev::open_with(&iface.name, o))
+                .map(|d| Box::new(d) as Box<dyn Netdev>)
+                .map_err(|e| format!("{}: could not open device with AF_XDP: {e}", iface.name));
+        }
         other => return Err(format!("{}: interface type \"{other}\" is not supported yet", iface.name)),
     };
     r.map(|d| Box::new(d) as Box<dyn Netdev>).map_err(|e| format!("{}: could not open device: {e}", iface.name))
@@ -225,7 +233,7 @@ impl Runtime {
                     log::info!(
                         "{}: opened ({})",
                         iface.name,
-                        if iface.kind.is_empty() { "system" } else { &iface.kind }
+                        if iface.kind.is_empty() { "afxdp" } else { &iface.kind }
                     );
                     self.note_opened(dp, iface);
                 }

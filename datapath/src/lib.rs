@@ -17,6 +17,7 @@ pub mod poll;
 pub mod revalidate;
 pub mod sys;
 pub mod upcall_limit;
+pub mod xsk;
 
 pub use flow::Megaflow;
 pub use megaflow::MegaflowCache;

@@ -95,6 +95,12 @@ fn main() -> Result<()> {
     log::info!("exiting on signal");
     stop.store(true, Ordering::SeqCst);
     let _ = poller.join();
+    // Close every port now (AF_XDP ports detach their XDP program; the kernel would also do it
+    // at exit, as the attachments are links of this process).
+    let netdevs = Arc::clone(&rt.lock().unwrap_or_else(PoisonError::into_inner).netdevs);
+    let closed = std::mem::take(&mut *netdevs.lock().unwrap_or_else(PoisonError::into_inner));
+    log::info!("closing {} port(s)", closed.len());
+    drop(closed);
     let _ = std::fs::remove_file(&sock);
     let _ = std::fs::remove_file(&pidfile);
     Ok(())
