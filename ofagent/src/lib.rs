@@ -14,6 +14,7 @@
 //! maps onto the OFPT_ERROR Open vSwitch would send.
 
 pub mod codec;
+pub mod conn;
 pub mod error;
 pub mod framing;
 pub mod header;
