@@ -6,6 +6,7 @@ pub mod appctl;
 pub mod config;
 pub mod logger;
 pub mod ofctl;
+pub mod openflow;
 pub mod process;
 pub mod rpc;
 pub mod server;
