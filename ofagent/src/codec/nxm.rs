@@ -265,10 +265,44 @@ pub fn encode_entries(m: &Match) -> Result<Vec<u8>, OfError> {
     Ok(w.buf)
 }
 
+/// The NXM (class, field) Open vSwitch writes on OpenFlow 1.0 for OXM basic field `oxm`,
+/// where one exists with the same meaning (metadata, DSCP, SCTP ports have none).
+fn nxm_alias(oxm: u8) -> Option<(u16, u8)> {
+    Some(match oxm {
+        0 => (NXM_0, 0),
+        3..=5 => (NXM_0, oxm - 2),
+        10..=16 => (NXM_0, oxm - 4),
+        19..=23 => (NXM_0, oxm - 6),
+        24 | 25 => (NXM_1, oxm - 7),
+        26 | 27 => (NXM_1, oxm - 7),
+        29..=33 => (NXM_1, oxm - 8),
+        9 => (NXM_1, 28),
+        28 => (NXM_1, 27),
+        38 => (NXM_1, 16),
+        _ => return None,
+    })
+}
+
 /// Appends the NXM/OXM entries of `m` (see [`encode_entries`]).
 pub(crate) fn put_entries(m: &Match, w: &mut Writer) -> Result<(), OfError> {
+    put_entries_as(m, false, w)
+}
+
+/// Appends the entries of `m` with NXM headers wherever NXM has the field, as Open vSwitch
+/// writes `nx_match`es on OpenFlow 1.0 (NXST_FLOW, NXT_FLOW_REMOVED).
+pub(crate) fn put_entries_nxm(m: &Match, w: &mut Writer) -> Result<(), OfError> {
+    put_entries_as(m, true, w)
+}
+
+fn put_entries_as(m: &Match, prefer_nxm: bool, w: &mut Writer) -> Result<(), OfError> {
     let mut covered = FlowKey::ZERO;
     for entry in plan(m) {
+        let entry = match (prefer_nxm, entry.class) {
+            (true, OXM_BASIC) => {
+                nxm_alias(entry.field).map_or(entry, |(class, field)| entry_for(class, field, entry.target))
+            }
+            _ => entry,
+        };
         let target = entry.target;
         let (value, mask) = m.get(target);
         if mask == 0 {
