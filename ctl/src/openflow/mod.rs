@@ -273,6 +273,7 @@ impl Shared {
                     implicit_miss: pin.reason == PacketInReason::NoMatch,
                     max_len: pin.max_len,
                     controller_id: pin.controller_id,
+                    userdata: &pin.userdata,
                 };
                 self.broadcast(bridge, ev);
             }

@@ -7,17 +7,27 @@
 use super::Shared;
 use datapath::poll::AgentEvent;
 use flowtable::bridge::Bridge;
+use flowtable::flow_mod::{GROUP_ALL, TABLE_ALL};
 use flowtable::odp::PacketIn as DpPacketIn;
 use flowtable::odp_exec::{execute, DpSink};
 use flowtable::pipeline::{FlowModError, ModEffects};
 use flowtable::rule::RemovedReason;
+use flowtable::rule::Rule;
 use flowtable::xlate::{apply_side_effects, xlate_actions};
 use flowtable::{DpPort, Field, Match, PortNo};
+use ofagent::codec::table_features::standard_table;
 use ofagent::conn::{Refusal, SwitchRequest};
-use ofagent::msg::{DescStats, FlowRemoved, Message, PortDesc, StatsReply, StatsRequest, SwitchFeatures};
-use ofagent::{OFP10_VERSION, OFP13_VERSION};
+use ofagent::msg::{
+    AggregateStats, DescStats, FlowRemoved, FlowStats, FlowStatsRequest, GroupDesc, GroupFeatures, GroupStats, Message,
+    MeterFeatures, PortDesc, PortStats, StatsReply, StatsRequest, SwitchFeatures, TableStats,
+};
+use ofagent::OFP10_VERSION;
 use std::collections::BTreeMap;
-use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+/// Tables reported (Open vSwitch: 254; table 254 is hidden).
+pub const N_TABLES: u8 = 254;
 
 /// OFPPC_PORT_DOWN.
 pub const OFPPC_PORT_DOWN: u32 = 1 << 0;
@@ -77,7 +87,7 @@ pub fn handle(shared: &Shared, bridge: &str, version: u8, req: &SwitchRequest) -
             Ok(vec![Message::FeaturesReply(SwitchFeatures {
                 datapath_id: datapath_id(bridge),
                 n_buffers: 0,
-                n_tables: 254,
+                n_tables: N_TABLES,
                 auxiliary_id: 0,
                 capabilities,
                 actions,
@@ -122,7 +132,7 @@ pub fn handle(shared: &Shared, bridge: &str, version: u8, req: &SwitchRequest) -
         }
         SwitchRequest::TableMod { table_id, .. } => {
             // Open vSwitch accepts and ignores the OpenFlow 1.1-1.3 miss bits.
-            if *table_id != flowtable::flow_mod::TABLE_ALL && usize::from(*table_id) >= 254 {
+            if *table_id != TABLE_ALL && *table_id >= N_TABLES {
                 return Err(Refusal::BadTable);
             }
             Ok(vec![])
@@ -255,35 +265,174 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
     Ok(())
 }
 
-/// Splits a list into replies of at most `per` entries (multipart "more" flags).
-fn chunks<T: Clone>(items: &[T], per: usize) -> Vec<(Vec<T>, bool)> {
-    if items.is_empty() {
-        return vec![(Vec::new(), false)];
-    }
-    let n = items.len().div_ceil(per);
-    items.chunks(per).enumerate().map(|(i, c)| (c.to_vec(), i + 1 < n)).collect()
-}
-
 fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Result<Vec<Message>, Refusal> {
+    let now = (shared.clock)();
     let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
     let b = find(&state.bridges, bridge)?;
     let bridge = &state.bridges[b];
-    match req {
-        StatsRequest::Desc => Ok(vec![Message::StatsReply(StatsReply::Desc(Box::new(DescStats {
+    let reply = match req {
+        StatsRequest::Desc => StatsReply::Desc(Box::new(DescStats {
             mfr_desc: "ferrovs".into(),
             hw_desc: "ferrovs userspace switch".into(),
             sw_desc: env!("CARGO_PKG_VERSION").into(),
             serial_num: "None".into(),
             dp_desc: bridge.name.clone(),
-        })))]),
-        StatsRequest::PortDesc if version == OFP13_VERSION => {
-            let ports: Vec<PortDesc> = port_descs(bridge).into_values().collect();
-            Ok(chunks(&ports, 900)
-                .into_iter()
-                .map(|(ports, more)| Message::StatsReply(StatsReply::PortDesc { ports, more }))
-                .collect())
+        })),
+        StatsRequest::PortDesc => {
+            StatsReply::PortDesc { ports: port_descs(bridge).into_values().collect(), more: false }
         }
-        StatsRequest::PortDesc => Err(Refusal::Codec(ofagent::OfError::BadStat(13))),
+        StatsRequest::Flow(f) => {
+            let mut flows: Vec<FlowStats> = select(bridge, f).iter().map(|r| flow_stats(r, now)).collect();
+            if version == OFP10_VERSION {
+                for fs in &mut flows {
+                    of10_actions(&mut fs.actions);
+                }
+            }
+            StatsReply::Flow { flows, nx: f.nx, more: false }
+        }
+        StatsRequest::Aggregate(f) => {
+            let rules = select(bridge, f);
+            let stats = AggregateStats {
+                packet_count: rules.iter().map(|r| r.stats.packets()).sum(),
+                byte_count: rules.iter().map(|r| r.stats.bytes()).sum(),
+                flow_count: u32::try_from(rules.len()).unwrap_or(u32::MAX),
+            };
+            StatsReply::Aggregate { stats, nx: f.nx }
+        }
+        StatsRequest::Table => {
+            let tables = bridge
+                .pipeline
+                .tables()
+                .take(usize::from(N_TABLES))
+                .map(|(id, t)| TableStats {
+                    table_id: id,
+                    name: t.name.clone().unwrap_or_else(|| {
+                        if id == 0 {
+                            "classifier".into()
+                        } else {
+                            format!("table{id}")
+                        }
+                    }),
+                    wildcards: if version == OFP10_VERSION { 0x003f_ffff } else { 0 },
+                    max_entries: u32::try_from(t.max_flows).unwrap_or(u32::MAX),
+                    active_count: u32::try_from(t.cls.len()).unwrap_or(u32::MAX),
+                    lookup_count: t.lookups.load(Ordering::Relaxed),
+                    matched_count: t.matched.load(Ordering::Relaxed),
+                })
+                .collect();
+            StatsReply::Table { tables, more: false }
+        }
+        StatsRequest::Port(port) => {
+            let pmd = shared.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            let ports = bridge
+                .ports
+                .iter()
+                .filter(|(no, _)| *port == PortNo::NONE || *no == port)
+                .map(|(no, info)| {
+                    let c = info.dp_port.and_then(|dp| pmd.ports.get(&dp)).copied().unwrap_or_default();
+                    PortStats {
+                        port_no: *no,
+                        rx_packets: c.rx_packets,
+                        tx_packets: c.tx_packets,
+                        rx_bytes: c.rx_bytes,
+                        tx_bytes: c.tx_bytes,
+                        tx_dropped: c.tx_dropped,
+                        ..PortStats::default()
+                    }
+                })
+                .collect();
+            StatsReply::Port { ports, more: false }
+        }
+        StatsRequest::Queue { .. } => StatsReply::Queue { queues: vec![], more: false },
+        StatsRequest::Group(id) => {
+            let groups = bridge
+                .pipeline
+                .groups()
+                .values()
+                .filter(|g| *id == GROUP_ALL || g.group_id == *id)
+                .map(|g| {
+                    let age = now.saturating_sub(g.created);
+                    let refs = bridge.pipeline.select(TABLE_ALL, &Match::ANY, 0, 0, PortNo::NONE, g.group_id).len();
+                    GroupStats {
+                        group_id: g.group_id,
+                        ref_count: u32::try_from(refs).unwrap_or(u32::MAX),
+                        packet_count: g.stats.packets(),
+                        byte_count: g.stats.bytes(),
+                        duration_sec: (age / 1000) as u32,
+                        duration_nsec: ((age % 1000) * 1_000_000) as u32,
+                        buckets: g.buckets.iter().map(|_| (0, 0)).collect(),
+                    }
+                })
+                .collect();
+            StatsReply::Group { groups, more: false }
+        }
+        StatsRequest::GroupDesc => {
+            let groups = bridge
+                .pipeline
+                .groups()
+                .values()
+                .map(|g| GroupDesc { group_type: g.group_type, group_id: g.group_id, buckets: g.buckets.clone() })
+                .collect();
+            StatsReply::GroupDesc { groups, more: false }
+        }
+        StatsRequest::GroupFeatures => StatsReply::GroupFeatures(GroupFeatures {
+            types: 0xf,
+            capabilities: 0x7,
+            max_groups: [0xffff_ff00; 4],
+            actions: [0x03ff_ffff; 4],
+        }),
+        StatsRequest::Meter(_) => StatsReply::Meter { meters: vec![], more: false },
+        StatsRequest::MeterConfig(_) => StatsReply::MeterConfig { meters: vec![], more: false },
+        StatsRequest::MeterFeatures => StatsReply::MeterFeatures(MeterFeatures::default()),
+        StatsRequest::TableFeatures(_) => {
+            let tables = (0..N_TABLES)
+                .map(|id| {
+                    let max = bridge.pipeline.table(id).map_or(0, |t| u32::try_from(t.max_flows).unwrap_or(u32::MAX));
+                    standard_table(id, N_TABLES, max)
+                })
+                .collect();
+            StatsReply::TableFeatures { tables, more: false }
+        }
+    };
+    Ok(vec![Message::StatsReply(reply)])
+}
+
+/// OpenFlow 1.0 has no instructions: Open vSwitch sends `goto_table:N` as `resubmit(,N)`.
+fn of10_actions(actions: &mut [flowtable::Action]) {
+    for a in actions {
+        if let flowtable::Action::GotoTable(t) = a {
+            *a = flowtable::Action::Resubmit { port: None, table: Some(*t) };
+        }
+    }
+}
+
+/// Rules a flow/aggregate stats request selects, by table then priority (highest first).
+fn select(bridge: &Bridge, f: &FlowStatsRequest) -> Vec<Arc<Rule>> {
+    let mut rules = bridge.pipeline.select(f.table_id, &f.match_, f.cookie, f.cookie_mask, f.out_port, f.out_group);
+    rules.retain(|r| usize::from(r.table_id) < usize::from(N_TABLES));
+    rules.sort_by(|a, b| a.table_id.cmp(&b.table_id).then(b.priority.cmp(&a.priority)));
+    rules
+}
+
+/// A rule as a flow stats entry at `now`.
+pub fn flow_stats(r: &Rule, now: u64) -> FlowStats {
+    let age = now.saturating_sub(r.created);
+    let secs = |ms: u64| u16::try_from(ms / 1000).unwrap_or(u16::MAX);
+    FlowStats {
+        table_id: r.table_id,
+        duration_sec: (age / 1000) as u32,
+        duration_nsec: ((age % 1000) * 1_000_000) as u32,
+        priority: r.priority,
+        idle_timeout: r.idle_timeout,
+        hard_timeout: r.hard_timeout,
+        flags: r.flags,
+        cookie: r.cookie,
+        packet_count: r.stats.packets(),
+        byte_count: r.stats.bytes(),
+        idle_age: Some(secs(now.saturating_sub(r.stats.used()))),
+        hard_age: Some(secs(now.saturating_sub(r.modified()))),
+        match_: r.match_,
+        actions: r.actions.clone(),
     }
 }
 

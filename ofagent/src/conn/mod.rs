@@ -200,6 +200,8 @@ pub enum AsyncEvent<'a> {
         implicit_miss: bool,
         /// Bytes the action asked for.
         max_len: u16,
+        /// `controller(userdata=...)` bytes, for NXT_PACKET_IN2.
+        userdata: &'a [u8],
         /// Target controller id (0: every controller).
         controller_id: u16,
     },
@@ -386,7 +388,14 @@ impl Connection {
 
     fn send(&self, xid: u32, msg: &Message) -> Effect {
         let v = self.version.unwrap_or(OFP10_VERSION);
-        match crate::encode(v, xid, msg) {
+        let encoded = match msg {
+            // Long stats replies go out as several messages flagged OFPSF_REPLY_MORE.
+            Message::StatsReply(r) => {
+                crate::codec::stats::encode_stats_reply_split(v, xid, r).map(|parts| parts.concat())
+            }
+            m => crate::encode(v, xid, m),
+        };
+        match encoded {
             Ok(b) => Effect::Send(b),
             Err(e) => {
                 log::warn!("cannot encode a reply: {e}");
@@ -565,7 +574,11 @@ impl Connection {
             | Message::PortStatus { .. }
             | Message::RoleReply(_)
             | Message::GetAsyncReply(_)
-            | Message::StatsReply(_) => {
+            | Message::StatsReply(_)
+            | Message::NxPacketIn2(_)
+            | Message::NxFlowRemoved(_)
+            // No meters (yet): refused as an unsupported message.
+            | Message::MeterMod(_) => {
                 let t = raw.get(1).copied().unwrap_or(0);
                 vec![self.refuse(xid, &Refusal::Codec(OfError::BadType(t)), raw)]
             }
@@ -680,7 +693,7 @@ impl Connection {
         let v = self.version?;
         let slot = self.slot();
         let msg = match ev {
-            AsyncEvent::PacketIn { pin, implicit_miss, max_len, controller_id } => {
+            AsyncEvent::PacketIn { pin, implicit_miss, max_len, controller_id, userdata } => {
                 if controller_id != 0 && controller_id != self.controller_id {
                     return None;
                 }
@@ -694,11 +707,15 @@ impl Connection {
                 let limit = if implicit_miss { self.miss_send_len() } else { max_len };
                 let mut p = pin.clone();
                 p.data.truncate(usize::from(limit));
-                if v == OFP10_VERSION {
-                    p.table_id = 0;
-                    p.cookie = 0;
+                if self.packet_in_format == PacketInFormat::Nxt2 {
+                    Message::NxPacketIn2(Box::new(crate::msg::PacketIn2 { packet_in: p, userdata: userdata.to_vec() }))
+                } else {
+                    if v == OFP10_VERSION {
+                        p.table_id = 0;
+                        p.cookie = 0;
+                    }
+                    Message::PacketIn(Box::new(p))
                 }
-                Message::PacketIn(Box::new(p))
             }
             AsyncEvent::PortStatus { reason, port } => {
                 if self.async_cfg.port_status_mask[slot] & (1u32 << reason.min(31)) == 0 {
@@ -710,7 +727,11 @@ impl Connection {
                 if self.async_cfg.flow_removed_mask[slot] & (1u32 << fr.reason.min(31)) == 0 {
                     return None;
                 }
-                Message::FlowRemoved(Box::new(fr.clone()))
+                if v == OFP10_VERSION && self.flow_format == FlowFormat::Nxm {
+                    Message::NxFlowRemoved(Box::new(fr.clone()))
+                } else {
+                    Message::FlowRemoved(Box::new(fr.clone()))
+                }
             }
         };
         let xid = 0;

@@ -181,7 +181,7 @@ fn slave_cannot_modify_and_gets_no_packet_ins() {
         match_: Match::ANY,
         data: vec![1, 2, 3, 4],
     };
-    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: false, max_len: 65535, controller_id: 0 };
+    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: false, max_len: 65535, controller_id: 0, userdata: &[] };
     assert!(c.async_message(ev).is_none());
     c.set_role(role::MASTER);
     assert!(c.async_message(ev).is_some());
@@ -212,7 +212,7 @@ fn service_connection_gets_async_only_after_set_config() {
         match_: Match::ANY,
         data: vec![7; 300],
     };
-    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: true, max_len: 65535, controller_id: 0 };
+    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: true, max_len: 65535, controller_id: 0, userdata: &[] };
     assert!(c.async_message(ev).is_none());
     assert!(!c.wants_miss_packet_ins());
     run(&mut c, &enc(OFP10_VERSION, 2, &Message::SetConfig(SwitchConfig { flags: 0, miss_send_len: 100 })), 0);
@@ -237,9 +237,9 @@ fn of13_implicit_miss_is_not_sent() {
         match_: Match::ANY,
         data: vec![0],
     };
-    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: true, max_len: 65535, controller_id: 0 };
+    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: true, max_len: 65535, controller_id: 0, userdata: &[] };
     assert!(c.async_message(ev).is_none());
-    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: false, max_len: 65535, controller_id: 0 };
+    let ev = AsyncEvent::PacketIn { pin: &pin, implicit_miss: false, max_len: 65535, controller_id: 0, userdata: &[] };
     assert!(c.async_message(ev).is_some());
 }
 
