@@ -139,13 +139,13 @@ impl Shared {
             writer: Mutex::new(writer),
             stop: AtomicBool::new(false),
         });
-        log::info!("{bridge}: OpenFlow connection {} from {} ({kind:?})", peer.id, stream.peer_name());
+        log::debug!("{bridge}: OpenFlow connection {} from {} ({kind:?})", peer.id, stream.peer_name());
         let hello = peer.conn().hello();
         peer.write(&hello);
         self.peers.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&peer));
         let negotiated = self.connection_loop(&peer, stream);
         self.peers.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| p.id != peer.id);
-        log::info!("{bridge}: OpenFlow connection {} closed", peer.id);
+        log::debug!("{bridge}: OpenFlow connection {} closed", peer.id);
         negotiated
     }
 
