@@ -20,6 +20,8 @@ case "$what" in
     need ethtool ethtool
     need iperf3 iperf3                  # AF_XDP daemon tests
     need_dev libelf-dev libbpf-dev zlib1g-dev
+    need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
+    need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
     ;;
   demo)
     need clang-19 clang-19
@@ -37,6 +39,11 @@ if ((${#pkgs[@]})); then
   echo "deps.sh: installing ${pkgs[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+# os-ken: the OpenFlow controller framework of ctl/tests/openflow_controller.rs.
+if [ "$what" = test ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import os_ken' 2>/dev/null; then
+  echo "deps.sh: pip install os-ken"
+  python3 -m pip install -q os-ken
 fi
 for c in clippy rustfmt; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" 2>/dev/null || true

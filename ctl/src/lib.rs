@@ -7,6 +7,7 @@ pub mod config;
 pub mod devwatch;
 pub mod logger;
 pub mod ofctl;
+pub mod openflow;
 pub mod process;
 pub mod rpc;
 pub mod server;

@@ -18,6 +18,7 @@
 //! else decodes to an error that maps onto the OFPT_ERROR Open vSwitch would send.
 
 pub mod codec;
+pub mod conn;
 pub mod error;
 pub mod framing;
 pub mod header;

@@ -1,12 +1,13 @@
 //! `ferrovsd`: the ferrovs switch daemon.
 //!
 //! Restores bridges and ports from the configuration file, forwards packets in a poll thread,
-//! and serves the `ferrovs` CLI on `<rundir>/ferrovsd.ctl`.
+//! serves the `ferrovs` CLI on `<rundir>/ferrovsd.ctl`, and OpenFlow on `<rundir>/<bridge>.mgmt`
+//! and to the configured controllers.
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use ctl::switch::Runtime;
-use ctl::{config, logger, process, server};
+use ctl::{config, logger, openflow, process, server};
 use datapath::poll::{self, PollContext};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,8 @@ fn main() -> Result<()> {
     let rt = Arc::new(Mutex::new(rt));
 
     let stop = Arc::new(AtomicBool::new(false));
+    let clock: Arc<dyn Fn() -> u64 + Send + Sync> = Arc::new(move || start.elapsed().as_millis() as u64);
+    let (agent_tx, agent_rx) = std::sync::mpsc::channel();
     let ctx = {
         let rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
         PollContext {
@@ -60,10 +63,22 @@ fn main() -> Result<()> {
             netdevs: Arc::clone(&rt.netdevs),
             pmd: Arc::clone(&rt.pmd),
             stop: Arc::clone(&stop),
-            clock: Arc::new(move || start.elapsed().as_millis() as u64),
-            agent: None,
+            clock: Arc::clone(&clock),
+            agent: Some(agent_tx.clone()),
         }
     };
+    {
+        let r = rt.lock().unwrap_or_else(PoisonError::into_inner);
+        let shared = openflow::Shared::new(
+            Arc::clone(&r.state),
+            Arc::clone(&r.netdevs),
+            Arc::clone(&r.pmd),
+            Arc::clone(&clock),
+            agent_tx,
+        );
+        drop(r);
+        openflow::start(Arc::new(shared), Arc::clone(&rt), args.rundir.clone(), agent_rx);
+    }
     let poller = std::thread::Builder::new()
         .name("pmd".into())
         .spawn(move || poll::run(&ctx))
