@@ -94,8 +94,20 @@ fn answer(version: u8, xid: u32, msg: &Message) -> Vec<Vec<u8>> {
     }
 }
 
-/// Serves one connection until EOF or `stop`.
-fn serve(mut s: UnixStream, version: u8, stop: &AtomicBool) {
+/// The asynchronous messages a monitoring controller is sent.
+fn async_messages(version: u8) -> Vec<Vec<u8>> {
+    let removed = if version == OFP10_VERSION {
+        Message::NxFlowRemoved(Box::new(flow_removed()))
+    } else {
+        Message::FlowRemoved(Box::new(flow_removed()))
+    };
+    [Message::NxPacketIn2(Box::new(packet_in2())), removed].iter().map(|m| encode(version, 0, m).unwrap()).collect()
+}
+
+/// Serves one connection until EOF or `stop`; with `monitor`, the first SET_CONFIG or
+/// BARRIER is followed by [`async_messages`].
+fn serve(mut s: UnixStream, version: u8, monitor: bool, stop: &AtomicBool) {
+    let mut async_sent = !monitor;
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     s.write_all(&encode(version, 1, &Message::Hello { versions: 1 << version }).unwrap()).unwrap();
     let mut framer = Framer::new(1 << 20);
@@ -109,8 +121,13 @@ fn serve(mut s: UnixStream, version: u8, stop: &AtomicBool) {
         }
         while let Some(bytes) = framer.next_message().unwrap() {
             let (h, msg) = decode(bytes).unwrap_or_else(|e| panic!("ovs-ofctl sent something we refuse: {e}"));
-            for out in answer(version, h.xid, &msg) {
-                if s.write_all(&out).is_err() {
+            let mut out = answer(version, h.xid, &msg);
+            if !async_sent && matches!(msg, Message::SetConfig(_) | Message::BarrierRequest) {
+                async_sent = true;
+                out.extend(async_messages(version));
+            }
+            for o in out {
+                if s.write_all(&o).is_err() {
                     return;
                 }
             }
@@ -127,6 +144,10 @@ struct FakeSwitch {
 
 impl FakeSwitch {
     fn start(version: u8, tag: &str) -> Self {
+        Self::start_with(version, tag, false)
+    }
+
+    fn start_with(version: u8, tag: &str, monitor: bool) -> Self {
         let path = std::env::temp_dir().join(format!("ofagent-session-{}-{tag}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).unwrap();
@@ -138,7 +159,7 @@ impl FakeSwitch {
                 match listener.accept() {
                     Ok((s, _)) => {
                         s.set_nonblocking(false).unwrap();
-                        serve(s, version, &stop2);
+                        serve(s, version, monitor, &stop2);
                     }
                     Err(_) => thread::sleep(Duration::from_millis(10)),
                 }
@@ -188,6 +209,54 @@ impl FakeSwitch {
             }
             thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl FakeSwitch {
+    /// Runs `ovs-ofctl [-O v] monitor` until its output (stderr) holds every line of `expect`
+    /// (at most 20 s), then stops it; `None` if `ovs-ofctl` is absent.
+    fn monitor(&self, args: &[&str], expect: &[&str]) -> Option<String> {
+        let ctl = std::env::temp_dir().join(format!("ofagent-session-{}-monitor.ctl", std::process::id()));
+        let child = Command::new("ovs-ofctl")
+            .args(args)
+            .arg(format!("--unixctl={}", ctl.display()))
+            .arg("monitor")
+            .arg(format!("unix:{}", self.path.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
+                eprintln!("skipping: ovs-ofctl not runnable ({e})");
+                return None;
+            }
+        };
+        let out = Arc::new(std::sync::Mutex::new(String::new()));
+        // `ovs-ofctl monitor` prints what it receives on stderr.
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&out);
+        let reader = thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let done = || expect.iter().all(|l| out.lock().unwrap().contains(l));
+        while !done() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = reader.join();
+        let _ = std::fs::remove_file(&ctl);
+        let text = out.lock().unwrap().clone();
+        Some(text)
     }
 }
 
@@ -264,4 +333,29 @@ fn ovs_ofctl_openflow13_dumps() {
     expect(&out, &["meter:1 flow_count:2 packet_in_count:3 byte_in_count:4"]);
     let out = sw.ofctl(&of13("meter-features"), &[]).unwrap();
     expect(&out, &["max_meter:0 max_bands:0 max_color:0"]);
+}
+
+#[test]
+fn ovs_ofctl_monitor_prints_async_messages() {
+    for (version, args, removed) in [
+        (
+            OFP10_VERSION,
+            &[][..],
+            "NXT_FLOW_REMOVED (xid=0x0): priority=7,arp,tun_id=0x9,in_port=2 reason=idle table_id=3 cookie:0x5",
+        ),
+        (
+            OFP13_VERSION,
+            &["-O", "OpenFlow13"][..],
+            "OFPT_FLOW_REMOVED (OF1.3) (xid=0x0): priority=7,arp,tun_id=0x9,in_port=2",
+        ),
+    ] {
+        let sw = FakeSwitch::start_with(version, &format!("monitor{version}"), true);
+        let pin = "table_id=7 cookie=0x99 total_len=64 reg2=0x3,metadata=0x77,in_port=5 (via action) data_len=60 \
+                   (unbuffered)";
+        let expect = [pin, " userdata=de.ad.be.ef", removed];
+        let Some(out) = sw.monitor(args, &expect) else { return };
+        for l in expect {
+            assert!(out.contains(l), "version {version}: expected {l:?} in:\n{out}");
+        }
+    }
 }
