@@ -187,7 +187,7 @@ pub struct FlowRemoved {
     pub duration_nsec: u32,
     /// The flow's idle timeout.
     pub idle_timeout: u16,
-    /// The flow's hard timeout (1.3 only; 0 in 1.0).
+    /// The flow's hard timeout (1.3 only; 0 in 1.0 and NXT_FLOW_REMOVED, not sent there).
     pub hard_timeout: u16,
     /// Packets matched.
     pub packet_count: u64,

@@ -490,3 +490,14 @@ proptest! {
         prop_assert_eq!(decode(&bytes).unwrap().1, msg);
     }
 }
+
+#[test]
+fn nxt_flow_removed_drops_hard_timeout_and_keeps_table() {
+    let fr = ofagent::msg::FlowRemoved { hard_timeout: 30, table_id: 254, ..flow_removed() };
+    let bytes = encode(OFP10_VERSION, 1, &Message::NxFlowRemoved(Box::new(fr.clone()))).unwrap();
+    let Message::NxFlowRemoved(back) = decode(&bytes).unwrap().1 else { panic!() };
+    assert_eq!(*back, ofagent::msg::FlowRemoved { hard_timeout: 0, ..fr });
+    // The table travels plus one: 0 on the wire means unknown and reads as 255.
+    assert_eq!(bytes[8 + 8 + 8 + 3], 255);
+    assert_eq!(OfError::TableFeaturesEperm.error_type_code(OFP13_VERSION), (13, 5));
+}
