@@ -185,11 +185,12 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
         }
         NXAST_REG_LOAD => {
             let on = u32::from(r.u16().map_err(short)?);
-            let dst = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let wire = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
             let value = r.u64().map_err(short)?;
-            if dst.n_bits < 64 && value >> dst.n_bits != 0 {
+            if wire.n_bits < 64 && value >> wire.n_bits != 0 {
                 return Err(OfError::BadSetArgument);
             }
+            let dst = from_wire(wire);
             if !dst.field.writable() {
                 return Err(OfError::BadSetArgument);
             }
@@ -307,6 +308,9 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.u32(bit_header(dst.field)?);
         }
         Action::SetField { field, value, mask } => {
+            // A whole in_port load is NXM_OF_IN_PORT[] (16 bits) on the wire.
+            let mask =
+                &if *field == Field::InPort && *mask == field.max_value() && *value <= 0xffff { 0xffff } else { *mask };
             let ofs = mask.trailing_zeros();
             let n_bits = 128 - mask.leading_zeros() - ofs.min(128);
             let contiguous = *mask != 0 && (mask >> ofs).count_ones() == n_bits;
