@@ -34,6 +34,8 @@ pub const NXAST_DEC_TTL: u16 = 18;
 pub const NXAST_CONTROLLER: u16 = 20;
 /// `NXAST_REG_LOAD2`.
 pub const NXAST_REG_LOAD2: u16 = 33;
+/// `NXAST_WRITE_METADATA` (OpenFlow 1.0 only, see `actions10`).
+pub const NXAST_WRITE_METADATA: u16 = 22;
 /// `NXAST_LEARN`.
 pub const NXAST_LEARN: u16 = 16;
 /// `NXAST_CONTROLLER2`.
