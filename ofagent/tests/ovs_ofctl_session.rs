@@ -33,7 +33,7 @@ fn reply_to(req: &StatsRequest) -> StatsReply {
         StatsRequest::Desc => {
             StatsReply::Desc(Box::new(DescStats { mfr_desc: "ferrovs".into(), ..DescStats::default() }))
         }
-        StatsRequest::PortDesc => StatsReply::PortDesc { ports: vec![], more: false },
+        StatsRequest::PortDesc => StatsReply::PortDesc { ports: vec![port_desc()], more: false },
         StatsRequest::Flow(r) if r.table_id == 9 => {
             let flows = (0..MANY).map(|i| FlowStats { cookie: i as u64, ..flow_entry(!r.nx) }).collect();
             StatsReply::Flow { flows, nx: r.nx, more: false }
@@ -297,6 +297,8 @@ fn ovs_ofctl_openflow10_dumps() {
     expect(&out, &["OFPST_TABLE reply", "active=4, lookup=100, matched=90"]);
     let out = sw.ofctl(&["dump-ports"], &[]).unwrap();
     expect(&out, &["OFPST_PORT reply", "port  1: rx pkts=1, bytes=3, drop=5, errs=7, frame=9, over=10, crc=11"]);
+    let out = sw.ofctl(&["dump-ports-desc"], &[]).unwrap();
+    expect(&out, &["OFPST_PORT_DESC reply", " 5(vif5.0): addr:aa:00:00:00:00:05"]);
     let out = sw.ofctl(&["queue-stats"], &[]).unwrap();
     expect(&out, &["OFPST_QUEUE reply", "port 1 queue 0: bytes=10, pkts=1, errors=0"]);
     // Hundreds of flows: several NXST_FLOW replies chained with OFPSF_REPLY_MORE.
@@ -313,6 +315,8 @@ fn ovs_ofctl_openflow13_dumps() {
     expect(&out, &["send_flow_rem priority=100,arp,in_port=3 actions=output:2,learn(", "goto_table:5"]);
     let out = sw.ofctl(&of13("dump-flows"), &["table=9"]).unwrap();
     assert_eq!(out.lines().filter(|l| l.starts_with(" cookie=")).count(), MANY, "{out}");
+    let out = sw.ofctl(&of13("dump-ports-desc"), &[]).unwrap();
+    expect(&out, &["OFPST_PORT_DESC reply (OF1.3)", " 5(vif5.0): addr:aa:00:00:00:00:05"]);
     let out = sw.ofctl(&of13("dump-aggregate"), &[]).unwrap();
     expect(&out, &["OFPST_AGGREGATE reply (OF1.3)", "flow_count=3"]);
     let out = sw.ofctl(&of13("dump-table-features"), &[]).unwrap();

@@ -31,6 +31,8 @@ fn cases() -> Vec<(&'static [u8], Message)> {
         (OF13, Req(StatsRequest::Aggregate(Box::new(flow_request(false))))),
         (BOTH, Req(StatsRequest::Flow(Box::default()))),
         (BOTH, Req(StatsRequest::Table)),
+        (BOTH, Req(StatsRequest::PortDesc)),
+        (BOTH, Rep(StatsReply::PortDesc { ports: vec![port_desc(), port_desc()], more: true })),
         (BOTH, Req(StatsRequest::Port(PortNo::NONE))),
         (BOTH, Req(StatsRequest::Port(PortNo(3)))),
         (BOTH, Req(StatsRequest::Queue { port_no: PortNo::NONE, queue_id: QUEUE_ALL })),
