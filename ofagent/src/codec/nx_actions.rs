@@ -130,8 +130,12 @@ pub(crate) fn decode_set_field(r: &mut Reader<'_>, allow_mask: bool) -> Result<A
     }
     let value = fr.value_from_wire(nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?))?;
     let field = fr.field();
-    let mask =
+    let mut mask =
         if masked { nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?) } else { field.max_value() };
+    // All 16 bits of NXM_OF_IN_PORT are the whole port (see `to_wire`).
+    if field == Field::InPort && fr.len() == 2 && mask == 0xffff {
+        mask = field.max_value();
+    }
     if !field.writable() || mask > field.max_value() || mask == 0 || (masked && fr.value_to_wire(0).ok() != Some(0)) {
         return Err(OfError::BadSetArgument);
     }
