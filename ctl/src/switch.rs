@@ -136,6 +136,15 @@ impl Runtime {
                 }
             }
         }
+        // Tunnel ports have no device: their options are checked here, before anything changes.
+        let mut tunnels = BTreeMap::new();
+        for b in new.bridges.values() {
+            for p in b.ports.values().filter(|p| p.interface.kind == "gre") {
+                let cfg = config::tunnel_config(&p.interface)?;
+                tunnels.insert((b.name.clone(), p.name.clone()), cfg);
+            }
+        }
+        wanted.retain(|_, iface| iface.kind != "gre");
         let mut opened: Netdevs = BTreeMap::new();
         {
             let netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -205,9 +214,17 @@ impl Runtime {
                     ports.insert(dp, (idx, of));
                     (Some(dp), None)
                 };
+                let tunnel = tunnels.get(&(name.clone(), p.name.clone())).cloned();
                 b.ports.insert(
                     of,
-                    PortInfo { name: p.name.clone(), dp_port, patch_peer, vlan: vlan_config(p), ..PortInfo::default() },
+                    PortInfo {
+                        name: p.name.clone(),
+                        dp_port,
+                        patch_peer,
+                        vlan: vlan_config(p),
+                        tunnel,
+                        ..PortInfo::default()
+                    },
                 );
             }
             if !b.ports.contains_key(&PortNo(OFPORT_LOCAL)) {

@@ -137,6 +137,26 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// A non-blocking `NETLINK_ROUTE` socket subscribed to the multicast `groups` (RTMGRP_* bits;
+/// 0 for a socket that only makes requests).
+pub fn netlink_route_socket(groups: u32) -> io::Result<OwnedFd> {
+    // SAFETY: socket has no memory-safety preconditions.
+    let fd = cvt(unsafe {
+        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+    })?;
+    // SAFETY: fd was just returned by socket and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are valid.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as u16;
+    addr.nl_groups = groups;
+    // SAFETY: addr is a valid sockaddr_nl and the length passed is its size.
+    cvt(unsafe {
+        libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32)
+    })?;
+    Ok(fd)
+}
+
 /// read(2) into `buf`.
 pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: buf is valid for writes of buf.len() bytes.
