@@ -11,6 +11,8 @@ case "$what" in
     need ping iputils-ping
     need ovs-ofctl openvswitch-common   # stock ovs-ofctl: the oracle for the flow syntax
     need python3 python3
+    need tshark tshark                          # GRE tunnel tests decode keys on the wire
+    need ovs-vswitchd openvswitch-switch        # GRE interop test against Open vSwitch itself
     ;;
   demo)
     need ip iproute2

@@ -1,0 +1,311 @@
+//! GRE tunnels between two ferrovsd "hosts", as Open vSwitch's userspace tunnelling does them:
+//! each host is a namespace running its own daemon with an underlay bridge (`br-phy*`: the
+//! physical veth to a "wire" namespace, a Linux bridge, and the host address on its internal
+//! port) and an overlay. Tenant VMs ping across; a capture on the wire shows the GRE keys and
+//! captures in the VM namespaces show no frame of another tenant.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{veth, wait_for, Daemon, Netns};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The wire: a namespace with a Linux bridge the hosts' physical ports plug into.
+struct Wire {
+    ns: Netns,
+    br: String,
+}
+
+fn wire() -> Wire {
+    let ns = Netns::new("gw");
+    let br = common::unique("wb");
+    ns.sh(&["ip", "link", "add", &br, "type", "bridge"]);
+    ns.sh(&["ip", "link", "set", &br, "up"]);
+    Wire { ns, br }
+}
+
+/// One host: its namespace, daemon, underlay bridge name and address.
+struct Host {
+    d: Daemon,
+    ns: Netns,
+    phy: String,
+    ip: String,
+}
+
+fn quiet(ns: &Netns) {
+    // No IPv6 chatter; and, since the kernel also sees frames arriving on the physical veth,
+    // ARP is answered only on the interface that has the address (the bridge's internal port).
+    for knob in [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        "net.ipv4.conf.all.arp_ignore=1",
+        "net.ipv4.conf.all.arp_announce=2",
+    ] {
+        ns.sh(&["sysctl", "-qw", knob]);
+    }
+}
+
+/// A host with its underlay set up: br-phy (NORMAL) with the physical port to the wire and
+/// the host address `172.31.1.N/24` on br-phy's internal port.
+fn host(w: &Wire, n: u8) -> Host {
+    let ns = Netns::new("gh");
+    quiet(&ns);
+    let (p, q) = (common::unique("ph"), common::unique("wq"));
+    veth(&ns, &p, &w.ns, &q);
+    w.ns.sh(&["ip", "link", "set", &q, "master", &w.br]);
+    let d = Daemon::start(&ns);
+    let phy = common::unique("bp");
+    d.cli(&["add-br", &phy, "--", "add-port", &phy, &p]);
+    let ip = format!("172.31.1.{n}");
+    ns.sh(&["ip", "addr", "add", &format!("{ip}/24"), "dev", &phy]);
+    ns.sh(&["ip", "link", "set", &phy, "up"]);
+    let h = Host { d, ns, phy, ip };
+    wait_for(
+        Duration::from_secs(10),
+        || h.d.cli(&["appctl", "ovs/route/show"]).contains(&format!("dev {} SRC {}", h.phy, h.ip)),
+        || format!("route not learned: {}", h.d.cli(&["appctl", "ovs/route/show"])),
+    );
+    h
+}
+
+/// A VM namespace plugged into host `h` by a veth; returns the namespace, the switch-side port
+/// name and the VM-side device name.
+fn vm(h: &Host, ip: &str, mac: &str) -> (Netns, String, String) {
+    let vm = Netns::new("gv");
+    quiet(&vm);
+    let (p, v) = (common::unique("sp"), common::unique("vp"));
+    veth(&h.ns, &p, &vm, &v);
+    vm.sh(&["ip", "link", "set", &v, "address", mac]);
+    vm.sh(&["ip", "addr", "add", &format!("{ip}/24"), "dev", &v]);
+    (vm, p, v)
+}
+
+fn ofport(h: &Host, iface: &str) -> String {
+    h.d.cli(&["get", "interface", iface, "ofport"]).trim().to_owned()
+}
+
+/// Starts tshark writing `file` from `dev` in `ns` (for `secs` seconds at most) and waits until
+/// it captures (the file exists).
+fn capture(ns: &Netns, dev: &str, file: &std::path::Path, secs: u32) -> Child {
+    let c = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "tshark", "-q", "-i", dev, "-a", &format!("duration:{secs}"), "-w"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        || std::fs::metadata(file).is_ok_and(|m| m.len() > 0),
+        || format!("tshark on {dev} did not start"),
+    );
+    c
+}
+
+/// Fields of the packets of `file` matching `filter`, one line per packet.
+fn fields(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args(["-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Stops a capture (SIGINT: tshark finishes its file) and waits for it.
+fn wait_capture(c: Child) {
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
+    let out = c.wait_with_output().unwrap();
+    assert!(out.status.success(), "tshark failed");
+}
+
+fn have_tshark(test: &str) -> bool {
+    let ok = Command::new("tshark")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: tshark is missing under CI");
+        eprintln!("SKIP {test}: tshark is missing");
+    }
+    ok
+}
+
+#[test]
+fn single_tenant_over_gre_with_a_fixed_key() {
+    if !common::require_root("single_tenant_over_gre_with_a_fixed_key") || !have_tshark("single_tenant") {
+        return;
+    }
+    let w = wire();
+    let hosts = [host(&w, 1), host(&w, 2)];
+    let mut vms = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let (v, p, _) = vm(h, &format!("10.0.0.{}", i + 1), &format!("02:00:00:00:0{}:01", i + 1));
+        let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
+        let br = common::unique("bi");
+        h.d.cli(&["add-br", &br, "--", "add-port", &br, &p]);
+        h.d.cli(&[
+            "add-port",
+            &br,
+            "gre0",
+            "--",
+            "set",
+            "interface",
+            "gre0",
+            "type=gre",
+            &format!("options:remote_ip={remote}"),
+            "options:key=5",
+        ]);
+        vms.push(v);
+    }
+    let pcap = hosts[0].d.dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 30);
+    assert!(
+        vms[0].ping("10.0.0.2", 3),
+        "ping over GRE; flows 1:\n{}\nflows 2:\n{}\narp 1: {}\n{}",
+        hosts[0].d.cli(&["appctl", "dpctl/dump-flows"]),
+        hosts[1].d.cli(&["appctl", "dpctl/dump-flows"]),
+        hosts[0].d.cli(&["appctl", "tnl/arp/show"]),
+        hosts[1].d.cli(&["appctl", "pmd-stats-show"])
+    );
+    let arp = hosts[0].d.cli(&["appctl", "tnl/arp/show"]);
+    assert!(arp.contains("172.31.1.2") && arp.contains(&hosts[0].phy), "{arp}");
+    assert!(arp.starts_with("IP                                            MAC                 Bridge\n"), "{arp}");
+    let flows = hosts[0].d.cli(&["appctl", "dpctl/dump-flows"]);
+    assert!(flows.contains("tnl_push(") && flows.contains("key=0x5"), "{flows}");
+    assert!(flows.contains("tnl_pop"), "{flows}");
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre", &["gre.key"]);
+    assert!(!keys.is_empty(), "GRE on the wire");
+    assert!(keys.iter().all(|k| k == "0x00000005"), "{keys:?}");
+
+    // Too big: OVS's userspace tunnels neither fragment nor send ICMP; the encapsulated
+    // packet carries DF and the physical port drops what exceeds its MTU.
+    assert!(vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1400", "-M", "do", "10.0.0.2"]).status.success());
+    assert!(!vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
+}
+
+#[test]
+fn two_tenants_over_gre_keep_apart_by_key() {
+    if !common::require_root("two_tenants_over_gre_keep_apart_by_key") || !have_tshark("two_tenants") {
+        return;
+    }
+    let w = wire();
+    let hosts = [host(&w, 1), host(&w, 2)];
+    // Per host, Neutron's layout: br-int (NORMAL, VMs on access ports tag=1 and tag=2) patched
+    // to br-tun, whose flows map VLAN <-> GRE key (gre port key=flow).
+    let mut vms = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
+        let (bi, bt) = (common::unique("bi"), common::unique("bt"));
+        let (pi, pt) = (common::unique("pi"), common::unique("pt"));
+        h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
+        h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
+        h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
+        h.d.cli(&[
+            "add-port",
+            &bt,
+            "gre0",
+            "--",
+            "set",
+            "interface",
+            "gre0",
+            "type=gre",
+            &format!("options:remote_ip={remote}"),
+            "options:key=flow",
+        ]);
+        let mut pair = Vec::new();
+        for tag in [1, 2] {
+            // Same addresses and MACs in both tenants.
+            let (v, p, dev) = vm(h, &format!("10.0.0.{}", i + 1), &format!("02:00:00:00:0{}:01", i + 1));
+            h.d.cli(&["add-port", &bi, &p, &format!("tag={tag}")]);
+            pair.push((v, dev));
+        }
+        let (patch, gre) = (ofport(h, &pi), ofport(h, "gre0"));
+        for tag in [1, 2] {
+            h.d.cli(&[
+                "ofctl",
+                "add-flow",
+                &bt,
+                &format!("in_port={patch},dl_vlan={tag},actions=strip_vlan,set_tunnel:{tag},output:{gre}"),
+            ]);
+            h.d.cli(&[
+                "ofctl",
+                "add-flow",
+                &bt,
+                &format!("in_port={gre},tun_id={tag},actions=mod_vlan_vid:{tag},output:{patch}"),
+            ]);
+        }
+        vms.push(pair);
+    }
+    let dir = &hosts[0].d.dir;
+    let pcap = dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 60);
+    let vm_caps: Vec<(std::path::PathBuf, Child)> = vms
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, (v, dev))| {
+            let f = dir.join(format!("vm{i}.pcap"));
+            let c = capture(v, dev, &f, 60);
+            (f, c)
+        })
+        .collect();
+    // Tenant A's payload is 0xaa bytes, tenant B's 0xbb.
+    let ping = |v: &Netns, pattern: &str| {
+        v.exec(&["ping", "-c", "3", "-i", "0.3", "-W", "1", "-w", "6", "-p", pattern, "10.0.0.2"]).status.success()
+    };
+    assert!(ping(&vms[0][0].0, "aa"), "tenant A pings across; log:\n{}", hosts[0].d.log());
+    assert!(ping(&vms[0][1].0, "bb"), "tenant B pings across; log:\n{}", hosts[0].d.log());
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre", &["gre.key"]);
+    assert!(keys.iter().any(|k| k == "0x00000001"), "tenant A's key on the wire: {keys:?}");
+    assert!(keys.iter().any(|k| k == "0x00000002"), "tenant B's key on the wire: {keys:?}");
+    assert!(keys.iter().all(|k| k == "0x00000001" || k == "0x00000002"), "{keys:?}");
+    // Each tenant's payload travels only under its key.
+    let a_keys = fields(&pcap, "gre && icmp && data.data contains aa:aa:aa:aa", &["gre.key"]);
+    let b_keys = fields(&pcap, "gre && icmp && data.data contains bb:bb:bb:bb", &["gre.key"]);
+    assert!(!a_keys.is_empty() && a_keys.iter().all(|k| k == "0x00000001"), "{a_keys:?}");
+    assert!(!b_keys.is_empty() && b_keys.iter().all(|k| k == "0x00000002"), "{b_keys:?}");
+    for (i, (f, c)) in vm_caps.into_iter().enumerate() {
+        wait_capture(c);
+        let tenant_b = i % 2 == 1;
+        let foreign = if tenant_b { "aa:aa:aa:aa" } else { "bb:bb:bb:bb" };
+        let own = if tenant_b { "bb:bb:bb:bb" } else { "aa:aa:aa:aa" };
+        let seen_foreign = fields(&f, &format!("icmp && data.data contains {foreign}"), &["frame.number"]);
+        assert!(seen_foreign.is_empty(), "vm {i} saw another tenant's frames: {seen_foreign:?}");
+        let seen_own = fields(&f, &format!("icmp && data.data contains {own}"), &["frame.number"]);
+        assert!(!seen_own.is_empty(), "vm {i} saw its tenant's pings");
+    }
+    let routes = hosts[1].d.cli(&["appctl", "ovs/route/show"]);
+    assert!(routes.starts_with("Route Table:\n"), "{routes}");
+    assert!(routes.contains(&format!("Cached: 172.31.1.0/24 dev {} SRC 172.31.1.2", hosts[1].phy)), "{routes}");
+}
+
+#[test]
+fn bad_gre_options_are_refused_and_change_nothing() {
+    if !common::require_root("bad_gre_options_are_refused_and_change_nothing") {
+        return;
+    }
+    let ns = Netns::new("gh");
+    let d = Daemon::start(&ns);
+    d.cli(&["add-br", "br0"]);
+    for opts in [
+        &["options:key=5"][..],
+        &["options:remote_ip=1.2.3.4", "options:key=0x100000000"],
+        &["options:remote_ip=1.2.3.4", "options:bogus=1"],
+    ] {
+        let mut args = vec!["add-port", "br0", "gre0", "--", "set", "interface", "gre0", "type=gre"];
+        args.extend_from_slice(opts);
+        let out = d.try_cli(&args);
+        assert!(!out.status.success(), "{opts:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("gre0") && err.contains("option") || err.contains("remote_ip"), "{err}");
+    }
+    assert!(!d.cli(&["list-ports", "br0"]).contains("gre0"));
+}
