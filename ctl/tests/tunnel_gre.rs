@@ -309,3 +309,173 @@ fn bad_gre_options_are_refused_and_change_nothing() {
     }
     assert!(!d.cli(&["list-ports", "br0"]).contains("gre0"));
 }
+
+/// Open vSwitch itself (ovsdb-server + ovs-vswitchd, userspace `netdev` datapath) running in a
+/// namespace with its database, sockets and logs under a temporary directory; stopped and
+/// removed on drop.
+struct Ovs {
+    dir: std::path::PathBuf,
+}
+
+impl Ovs {
+    fn start(ns: &Netns) -> Option<Ovs> {
+        let have = ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl"].iter().all(|c| {
+            Command::new("sh").args(["-c", &format!("command -v {c}")]).output().is_ok_and(|o| o.status.success())
+        });
+        if !have {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "openvswitch-switch is missing under CI");
+            eprintln!("SKIP interop: openvswitch-switch is missing");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(common::unique("ferrovs-ovs-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ovs = Ovs { dir };
+        let d = ovs.dir.to_str().unwrap().to_owned();
+        let schema = "/usr/share/openvswitch/vswitch.ovsschema";
+        common::sh(&["ovsdb-tool", "create", &format!("{d}/conf.db"), schema]);
+        let env = [("OVS_RUNDIR", &d), ("OVS_LOGDIR", &d), ("OVS_DBDIR", &d), ("OVS_SYSCONFDIR", &d)];
+        let run = |args: &[String]| {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &ns.name])
+                .args(args)
+                .envs(env.iter().map(|(k, v)| (k, v.as_str())))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&[
+            "ovsdb-server".into(),
+            format!("{d}/conf.db"),
+            format!("--remote=punix:{d}/db.sock"),
+            format!("--pidfile={d}/ovsdb-server.pid"),
+            format!("--unixctl={d}/ovsdb-server.ctl"),
+            format!("--log-file={d}/ovsdb-server.log"),
+            "--detach".into(),
+        ]);
+        ovs.vsctl(&["--no-wait", "init"]);
+        run(&[
+            "ovs-vswitchd".into(),
+            format!("unix:{d}/db.sock"),
+            format!("--pidfile={d}/ovs-vswitchd.pid"),
+            format!("--unixctl={d}/ovs-vswitchd.ctl"),
+            format!("--log-file={d}/ovs-vswitchd.log"),
+            "--detach".into(),
+        ]);
+        Some(ovs)
+    }
+
+    fn vsctl(&self, args: &[&str]) -> String {
+        let db = format!("--db=unix:{}/db.sock", self.dir.display());
+        let mut full = vec!["ovs-vsctl", &db, "--timeout=10"];
+        full.extend_from_slice(args);
+        common::sh(&full)
+    }
+
+    fn appctl(&self, args: &[&str]) -> String {
+        let target = format!("{}/ovs-vswitchd.ctl", self.dir.display());
+        let mut full = vec!["ovs-appctl", "-t", &target];
+        full.extend_from_slice(args);
+        common::sh(&full)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ovs-vswitchd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        for daemon in ["ovs-vswitchd", "ovsdb-server"] {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join(format!("{daemon}.pid"))) {
+                let pid = pid.trim().to_owned();
+                let _ = Command::new("kill").args(["-TERM", &pid]).status();
+                let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+                let deadline = std::time::Instant::now() + Duration::from_secs(3);
+                while proc.exists() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = Command::new("kill").args(["-KILL", &pid]).stderr(Stdio::null()).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn interop_with_open_vswitch_over_gre() {
+    if !common::require_root("interop_with_open_vswitch_over_gre") || !have_tshark("interop") {
+        return;
+    }
+    let w = wire();
+    // Host 1: ferrovs.
+    let h1 = host(&w, 1);
+    let (vm1, p1, _) = vm(&h1, "10.0.0.1", "02:00:00:00:01:01");
+    let bi = common::unique("bi");
+    h1.d.cli(&["add-br", &bi, "--", "add-port", &bi, &p1]);
+    h1.d.cli(&[
+        "add-port",
+        &bi,
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        "options:remote_ip=172.31.1.2",
+        "options:key=7",
+    ]);
+    // Host 2: Open vSwitch, userspace datapath, the same layout.
+    let ns2 = Netns::new("go");
+    quiet(&ns2);
+    let Some(ovs) = Ovs::start(&ns2) else { return };
+    let (p, q) = (common::unique("ph"), common::unique("wq"));
+    veth(&ns2, &p, &w.ns, &q);
+    w.ns.sh(&["ip", "link", "set", &q, "master", &w.br]);
+    ovs.vsctl(&["add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev"]);
+    ovs.vsctl(&["add-port", "br-phy", &p]);
+    ns2.sh(&["ip", "addr", "add", "172.31.1.2/24", "dev", "br-phy"]);
+    ns2.sh(&["ip", "link", "set", "br-phy", "up"]);
+    let vm2 = Netns::new("gv");
+    quiet(&vm2);
+    let (p2, v2) = (common::unique("sp"), common::unique("vp"));
+    veth(&ns2, &p2, &vm2, &v2);
+    vm2.sh(&["ip", "link", "set", &v2, "address", "02:00:00:00:02:01"]);
+    vm2.sh(&["ip", "addr", "add", "10.0.0.2/24", "dev", &v2]);
+    ovs.vsctl(&["add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev"]);
+    ovs.vsctl(&["add-port", "br-int", &p2]);
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        "options:remote_ip=172.31.1.1",
+        "options:key=7",
+    ]);
+    wait_for(
+        Duration::from_secs(10),
+        || ovs.appctl(&["ovs/route/show"]).contains("172.31.1.0/24 dev br-phy"),
+        || format!("Open vSwitch did not learn the route: {}", ovs.log()),
+    );
+    let pcap = h1.d.dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 60);
+    assert!(
+        vm1.ping("10.0.0.2", 3),
+        "ferrovs -> Open vSwitch; ferrovs flows:\n{}\nOVS flows:\n{}\nOVS arp:\n{}",
+        h1.d.cli(&["appctl", "dpctl/dump-flows"]),
+        ovs.appctl(&["dpctl/dump-flows"]),
+        ovs.appctl(&["tnl/arp/show"])
+    );
+    assert!(vm2.ping("10.0.0.1", 3), "Open vSwitch -> ferrovs");
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre && icmp", &["gre.key", "ip.src"]);
+    let src = |s: &str| keys.iter().any(|k| k.starts_with("0x00000007\t") && k.contains(s));
+    assert!(src("172.31.1.1") && src("172.31.1.2"), "GRE key 7 both ways: {keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("0x00000007\t")), "{keys:?}");
+    // Both sides learned each other as tunnel neighbours.
+    assert!(ovs.appctl(&["tnl/arp/show"]).contains("172.31.1.1"));
+    assert!(h1.d.cli(&["appctl", "tnl/arp/show"]).contains("172.31.1.2"));
+}
