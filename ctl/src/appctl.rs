@@ -41,13 +41,14 @@ fn format_tnl_header(h: &[u8]) -> String {
     }
     gre.push(')');
     format!(
-        "header(size={},type=3,eth(dst={},src={},dl_type=0x0800),ipv4(src={},dst={},proto=47,tos={:#x},ttl={},frag={:#x}),{gre})",
+        "header(size={},type=3,eth(dst={},src={},dl_type=0x0800),ipv4(src={},dst={},proto=47,tos={},ttl={},frag={:#x}),{gre})",
         h.len(),
         mac(&h[..6]),
         mac(&h[6..12]),
         ip(26),
         ip(30),
-        h[15],
+        // C's "%#x" (OVS's format) prints zero as "0".
+        if h[15] == 0 { "0".to_owned() } else { format!("{:#x}", h[15]) },
         h[22],
         u16::from_be_bytes([h[20], h[21]])
     )

@@ -188,6 +188,16 @@ fn single_tenant_over_gre_with_a_fixed_key() {
     // packet carries DF and the physical port drops what exceeds its MTU.
     assert!(vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1400", "-M", "do", "10.0.0.2"]).status.success());
     assert!(!vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
+    // ... and counts it as a transmit drop of the physical port (OpenFlow port 1 of br-phy).
+    let ports = hosts[0].d.cli(&["ofctl", "dump-ports", &hosts[0].phy]);
+    let tx_drop = ports
+        .split("port  1:")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .and_then(|tx| tx.split("drop=").nth(1))
+        .and_then(|d| d.split(',').next())
+        .and_then(|d| d.parse::<u64>().ok());
+    assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
 }
 
 #[test]

@@ -80,6 +80,8 @@ pub struct TunnelPush {
     pub tnl_port: DpPort,
     /// Outer Ethernet + IPv4 + GRE header (lengths and checksums filled per packet).
     pub header: Vec<u8>,
+    /// The underlay device the tunnel is routed by (OVS's `out_port`, for display).
+    pub out_port: DpPort,
     /// Actions for the encapsulated packet (from the underlay bridge).
     pub actions: Vec<DpAction>,
 }

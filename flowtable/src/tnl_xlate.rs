@@ -46,13 +46,13 @@ pub fn arp_request(sha: u64, spa: Ipv4Addr, tpa: Ipv4Addr) -> Vec<u8> {
 }
 
 impl Ctx<'_> {
-    /// The bridge and OpenFlow port of the (non-tunnel, non-patch) port named `dev`.
-    fn find_device_port(&self, dev: &str) -> Option<(usize, PortNo)> {
+    /// The bridge, OpenFlow port and datapath port of the (non-tunnel, non-patch) port `dev`.
+    fn find_device_port(&self, dev: &str) -> Option<(usize, PortNo, DpPort)> {
         self.bridges.iter().enumerate().find_map(|(bi, b)| {
-            b.ports
-                .iter()
-                .find(|(_, p)| p.name == dev && p.tunnel.is_none() && p.dp_port.is_some())
-                .map(|(no, _)| (bi, *no))
+            b.ports.iter().find_map(|(no, p)| match p.dp_port {
+                Some(dp) if p.name == dev && p.tunnel.is_none() => Some((bi, *no, dp)),
+                _ => None,
+            })
         })
     }
 
@@ -76,7 +76,7 @@ impl Ctx<'_> {
             self.trace(|| format!("  native tunnel routing failed for {dst}, dropped"));
             return;
         };
-        let Some((ubridge, uport)) = self.find_device_port(&route.dev) else {
+        let Some((ubridge, uport, out_port)) = self.find_device_port(&route.dev) else {
             self.trace(|| format!("  route to {dst} leaves by {}, not a bridge port; dropped", route.dev));
             return;
         };
@@ -128,7 +128,7 @@ impl Ctx<'_> {
         // The inner packet must be what the pipeline made of it.
         self.commit();
         let actions = self.translate_generated(ubridge, k);
-        self.out.actions.push(DpAction::TunnelPush(Box::new(TunnelPush { tnl_port, header, actions })));
+        self.out.actions.push(DpAction::TunnelPush(Box::new(TunnelPush { tnl_port, header, out_port, actions })));
     }
 
     /// Whether output to the internal device `dev` terminates a tunnel (Open vSwitch's
