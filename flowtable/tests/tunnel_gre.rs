@@ -228,3 +228,33 @@ fn without_a_route_the_packet_is_dropped() {
     assert!(x.actions.is_empty(), "{:?}", x.actions);
     let _ = FlowKey::ZERO;
 }
+
+#[test]
+fn flows_in_ovs_ofctl_syntax_set_tunnel_fields_for_remote_ip_flow() {
+    use flowtable::flow_mod::FlowModCommand;
+    use flowtable::syntax::parse_flow_mod;
+    let mut b = switch(TunnelKey::Flow);
+    let cfg =
+        TunnelConfig { remote_ip: None, in_key: TunnelKey::Flow, out_key: TunnelKey::Flow, ..TunnelConfig::default() };
+    b[0].ports.get_mut(&PortNo(2)).unwrap().tunnel = Some(cfg);
+    for line in [
+        "priority=10,in_port=1,actions=set_field:10.1.0.2->tun_dst,load:0x99->NXM_NX_TUN_ID[],output:2",
+        "priority=10,in_port=2,tun_src=10.1.0.2,tun_id=0x99,actions=output:1",
+    ] {
+        b[0].pipeline.apply(&parse_flow_mod(line, FlowModCommand::Add).unwrap(), 0).unwrap();
+    }
+    let env = env(true);
+    let frame = vm_frame();
+    let x = xlate_env(&b, &env, 0, &flow_extract(&frame, PortNo(1)), 0, false);
+    let mut sink = Capture::default();
+    execute(&mut frame.clone(), &x.actions, &mut sink);
+    let (md, _) = pop_gre(&sink.out[0].1).unwrap();
+    assert_eq!((md.dst, md.key), (REMOTE_IP, Some(0x99)));
+    // Receive side: the tunnel metadata in the key selects the rule.
+    let mut k = flow_extract(&frame, PortNo(2));
+    k.set(Field::TunSrc, u128::from(u32::from(REMOTE_IP)));
+    k.set(Field::TunId, 0x99);
+    let x = xlate_env(&b, &env, 0, &k, 0, false);
+    assert_eq!(&x.actions[..], &[DpAction::Output(VM)]);
+    assert_eq!(x.wc.get(Field::TunSrc), 0xffff_ffff, "the megaflow matches the tunnel fields used");
+}
