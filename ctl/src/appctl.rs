@@ -169,7 +169,8 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let _ = writeln!(out, "pmd thread numa_id 0 core_id 0:");
             let _ = writeln!(out, "  packets received: {}", s.packets);
             let _ = writeln!(out, "  packet recirculations: {}", s.recirculations);
-            let _ = writeln!(out, "  avg. datapath passes per packet: 1.00");
+            let passes = if s.packets == 0 { 0.0 } else { (s.packets + s.recirculations) as f64 / s.packets as f64 };
+            let _ = writeln!(out, "  avg. datapath passes per packet: {passes:.2}");
             let _ = writeln!(out, "  emc hits: {} ({:.1} %)", s.emc_hits, pct(s.emc_hits));
             let _ = writeln!(out, "  megaflow hits: {} ({:.1} %)", s.megaflow_hits, pct(s.megaflow_hits));
             let _ = writeln!(out, "  miss with success upcall: {} ({:.1} %)", s.upcalls, pct(s.upcalls));

@@ -140,8 +140,14 @@ impl Runtime {
         let mut tunnels = BTreeMap::new();
         for b in new.bridges.values() {
             for p in b.ports.values().filter(|p| p.interface.kind == "gre") {
-                let cfg = config::tunnel_config(&p.interface)?;
-                tunnels.insert((b.name.clone(), p.name.clone()), cfg);
+                match config::tunnel_config(&p.interface) {
+                    Ok(cfg) => {
+                        tunnels.insert((b.name.clone(), p.name.clone()), cfg);
+                    }
+                    // A hand-edited file: the port stays, without a tunnel (output drops).
+                    Err(e) if tolerant => log::error!("{e}"),
+                    Err(e) => return Err(e),
+                }
             }
         }
         wanted.retain(|_, iface| iface.kind != "gre");
