@@ -8,7 +8,7 @@
 use crate::field::{ethertype, ipproto, Field, VLAN_CFI};
 use crate::key::FlowKey;
 use crate::odp::{DpAction, DpPort, PacketIn};
-use crate::tunnel::{pop_gre, push_header, TunnelMetadata};
+use crate::tunnel::{encapsulate, pop_gre, TunnelMetadata};
 
 /// Where packets go while actions execute.
 pub trait DpSink {
@@ -417,8 +417,7 @@ pub fn execute(frame: &mut Vec<u8>, actions: &[DpAction], sink: &mut impl DpSink
             DpAction::PopVlan => pop_vlan(frame),
             DpAction::SetMasked { field, value, mask } => set_field(frame, *field, *value, *mask),
             DpAction::TunnelPush(push) => {
-                let mut copy = frame.clone();
-                push_header(&mut copy, &push.header);
+                let mut copy = encapsulate(frame, &push.header);
                 execute(&mut copy, &push.actions, sink);
             }
             DpAction::Emit(emit) => {

@@ -307,21 +307,31 @@ fn checksum(data: &[u8]) -> u16 {
 /// Encapsulates `frame` with a header from [`build_gre_header`]: total length, IPv4 and GRE
 /// checksums are completed. A header too short to be one leaves the frame as it is.
 pub fn push_header(frame: &mut Vec<u8>, header: &[u8]) {
+    if header.len() >= ETH_IP_LEN + 4 {
+        *frame = encapsulate(frame, header);
+    }
+}
+
+/// [`push_header`] into a new frame (one allocation, one copy: what `tnl_push` executes).
+pub fn encapsulate(frame: &[u8], header: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len() + frame.len());
     if header.len() < ETH_IP_LEN + 4 {
-        return;
+        out.extend_from_slice(frame);
+        return out;
     }
-    frame.splice(0..0, header.iter().copied());
-    let ip_len = frame.len() - 14;
-    let Ok(tot) = u16::try_from(ip_len) else { return };
-    frame[16..18].copy_from_slice(&tot.to_be_bytes());
-    frame[24..26].copy_from_slice(&[0, 0]);
-    let c = checksum(&frame[14..ETH_IP_LEN]);
-    frame[24..26].copy_from_slice(&c.to_be_bytes());
-    let flags = u16::from_be_bytes([frame[ETH_IP_LEN], frame[ETH_IP_LEN + 1]]);
-    if flags & GRE_CSUM != 0 && frame.len() >= ETH_IP_LEN + 8 {
-        let c = checksum(&frame[ETH_IP_LEN..]);
-        frame[ETH_IP_LEN + 4..ETH_IP_LEN + 6].copy_from_slice(&c.to_be_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(frame);
+    let Ok(tot) = u16::try_from(out.len() - 14) else { return out };
+    out[16..18].copy_from_slice(&tot.to_be_bytes());
+    out[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum(&out[14..ETH_IP_LEN]);
+    out[24..26].copy_from_slice(&c.to_be_bytes());
+    let flags = u16::from_be_bytes([out[ETH_IP_LEN], out[ETH_IP_LEN + 1]]);
+    if flags & GRE_CSUM != 0 && out.len() >= ETH_IP_LEN + 8 {
+        let c = checksum(&out[ETH_IP_LEN..]);
+        out[ETH_IP_LEN + 4..ETH_IP_LEN + 6].copy_from_slice(&c.to_be_bytes());
     }
+    out
 }
 
 /// Parses the outer Ethernet + IPv4 + GRE headers of `frame`; returns the tunnel metadata and
