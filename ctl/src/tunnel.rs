@@ -268,11 +268,17 @@ pub fn spawn(state: Arc<RwLock<SwitchState>>, stop: Arc<AtomicBool>) -> io::Resu
                 std::thread::sleep(Duration::from_millis(250));
                 continue;
             }
-            while let Ok(n) = sys::recv(notify.as_raw_fd(), &mut buf) {
-                if n == 0 {
-                    break;
+            loop {
+                match sys::recv(notify.as_raw_fd(), &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => dirty = true,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // ENOBUFS: notifications were lost; read everything again.
+                    Err(_) => {
+                        dirty = true;
+                        break;
+                    }
                 }
-                dirty = true;
             }
         }
     })
