@@ -198,6 +198,24 @@ fn single_tenant_over_gre_with_a_fixed_key() {
         .and_then(|d| d.split(',').next())
         .and_then(|d| d.parse::<u64>().ok());
     assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
+
+    // Routes are followed: without the host address there is no route and no tunnel traffic;
+    // with it back, the cached megaflows are revalidated and traffic flows again.
+    let h = &hosts[0];
+    h.ns.sh(&["ip", "addr", "del", "172.31.1.1/24", "dev", &h.phy]);
+    wait_for(
+        Duration::from_secs(10),
+        || !h.d.cli(&["appctl", "ovs/route/show"]).contains("172.31.1.0/24"),
+        || "route removal not seen".to_owned(),
+    );
+    assert!(!vms[0].ping("10.0.0.2", 1), "no route, no tunnel");
+    h.ns.sh(&["ip", "addr", "add", "172.31.1.1/24", "dev", &h.phy]);
+    wait_for(
+        Duration::from_secs(10),
+        || h.d.cli(&["appctl", "ovs/route/show"]).contains("172.31.1.0/24"),
+        || "route not back".to_owned(),
+    );
+    assert!(vms[0].ping("10.0.0.2", 2), "route back, tunnel back");
 }
 
 #[test]
