@@ -22,6 +22,7 @@ case "$what" in
     need_dev libelf-dev libbpf-dev zlib1g-dev
     need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
     need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
+    need tshark tshark                     # GRE tunnel tests decode keys on the wire
     ;;
   demo)
     need clang-19 clang-19

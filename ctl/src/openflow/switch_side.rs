@@ -229,7 +229,7 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
         let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
         let b = find(&state.bridges, bridge)?;
         let key = flowtable::extract::flow_extract(&po.data, po.in_port);
-        (xlate_actions(&state.bridges, b, &key, &po.actions, now), b)
+        (xlate_actions(&state.bridges, &state.tunnels, b, &key, &po.actions, now), b)
     };
     let mut frame = po.data.clone();
     let pins = {
