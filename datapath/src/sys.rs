@@ -58,6 +58,16 @@ fn control_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// An interface's MTU (SIOCGIFMTU).
+pub fn mtu(name: &str) -> io::Result<u32> {
+    let sock = control_socket()?;
+    let mut req = ifreq(name)?;
+    // SAFETY: SIOCGIFMTU writes the MTU into the ifreq passed, valid for the call.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU, &raw mut req) })?;
+    // SAFETY: SIOCGIFMTU filled the ifru_mtu member of the union.
+    Ok(u32::try_from(unsafe { req.ifr_ifru.ifru_mtu }).unwrap_or(0))
+}
+
 /// Brings an interface up.
 pub fn set_up(name: &str) -> io::Result<()> {
     let sock = control_socket()?;
