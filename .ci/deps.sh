@@ -26,6 +26,8 @@ case "$what" in
     ;;
   demo)
     need clang-19 clang-19
+    need llc-19 llvm-19
+    need ovs-ofctl openvswitch-common   # the demo programs flows with stock ovs-ofctl
     need_dev libbpf-dev
     need ip iproute2
     need ping iputils-ping
