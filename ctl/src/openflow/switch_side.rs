@@ -288,6 +288,21 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
                     of10_actions(&mut fs.actions);
                 }
             }
+            // One flow the codec cannot express in this version must not fail the whole dump.
+            flows.retain(|fs| {
+                let ok = if version == OFP10_VERSION {
+                    ofagent::codec::actions10::encode_action_list(&fs.actions).is_ok()
+                } else {
+                    ofagent::codec::actions13::encode_instruction_list(&fs.actions).is_ok()
+                };
+                if !ok {
+                    log::warn!(
+                        "{}: flow stats: a flow's actions have no encoding in this version; left out",
+                        bridge.name
+                    );
+                }
+                ok
+            });
             StatsReply::Flow { flows, nx: f.nx, more: false }
         }
         StatsRequest::Aggregate(f) => {
