@@ -36,7 +36,7 @@ table=9,priority=1,tcp,nw_src=1.2.3.4,tp_dst=4789,actions=mod_tp_dst:4790,mod_nw
 /// Open vSwitch's daemons in a namespace, stopped and cleaned up on drop.
 struct Ovs {
     dir: PathBuf,
-    _ns: Netns,
+    ns: Netns,
 }
 
 fn ovs_cmd(dir: &Path, prog: &str) -> Command {
@@ -66,13 +66,13 @@ impl Ovs {
         let ns = Netns::new("ovs");
         let dir = std::env::temp_dir().join(common::unique("ovs-test-"));
         std::fs::create_dir_all(&dir).unwrap();
-        let ovs = Ovs { dir: dir.clone(), _ns: ns };
+        let ovs = Ovs { dir: dir.clone(), ns };
         let db = dir.join("conf.db");
         let sock = format!("unix:{}", dir.join("db.sock").display());
         let mut c = ovs_cmd(&dir, "ovsdb-tool");
         c.arg("create").arg(&db).arg("/usr/share/openvswitch/vswitch.ovsschema");
         run(c);
-        let nsname = ovs._ns.name.clone();
+        let nsname = ovs.ns.name.clone();
         let mut c = ovs_cmd(&dir, "ip");
         c.args(["netns", "exec", &nsname, "ovsdb-server"])
             .arg(&db)
