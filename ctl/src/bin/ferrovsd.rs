@@ -104,6 +104,11 @@ fn main() -> Result<()> {
     stop.store(true, Ordering::SeqCst);
     let _ = poller.join();
     let _ = std::fs::remove_file(&sock);
+    let bridges: Vec<String> =
+        rt.lock().unwrap_or_else(PoisonError::into_inner).config.bridges.keys().cloned().collect();
+    for b in bridges {
+        let _ = std::fs::remove_file(args.rundir.join(format!("{b}.mgmt")));
+    }
     let _ = std::fs::remove_file(&pidfile);
     Ok(())
 }
