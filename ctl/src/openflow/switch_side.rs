@@ -225,11 +225,11 @@ impl DpSink for OutSink<'_> {
 }
 
 fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: u64) -> Result<(), Refusal> {
-    let (x, idx) = {
+    let x = {
         let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
         let b = find(&state.bridges, bridge)?;
         let key = flowtable::extract::flow_extract(&po.data, po.in_port);
-        (xlate_actions(&state.bridges, b, &key, &po.actions, now), b)
+        xlate_actions(&state.bridges, b, &key, &po.actions, now)
     };
     let mut frame = po.data.clone();
     let pins = {
@@ -261,7 +261,6 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
             state.changed();
         }
     }
-    let _ = idx;
     Ok(())
 }
 
