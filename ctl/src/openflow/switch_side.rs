@@ -266,6 +266,12 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
 
 fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Result<Vec<Message>, Refusal> {
     let now = (shared.clock)();
+    // The poll thread takes the pmd lock before the state lock: never the other way round.
+    let counters = if matches!(req, StatsRequest::Port(_)) {
+        shared.pmd.lock().unwrap_or_else(PoisonError::into_inner).ports.clone()
+    } else {
+        BTreeMap::new()
+    };
     let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
     let b = find(&state.bridges, bridge)?;
     let bridge = &state.bridges[b];
@@ -337,13 +343,12 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
             StatsReply::Table { tables, more: false }
         }
         StatsRequest::Port(port) => {
-            let pmd = shared.pmd.lock().unwrap_or_else(PoisonError::into_inner);
             let ports = bridge
                 .ports
                 .iter()
                 .filter(|(no, _)| *port == PortNo::NONE || *no == port)
                 .map(|(no, info)| {
-                    let c = info.dp_port.and_then(|dp| pmd.ports.get(&dp)).copied().unwrap_or_default();
+                    let c = info.dp_port.and_then(|dp| counters.get(&dp)).copied().unwrap_or_default();
                     PortStats {
                         port_no: *no,
                         rx_packets: c.rx_packets,
