@@ -5,16 +5,27 @@ set -euo pipefail
 what=${1:-test}
 pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || pkgs+=("$2"); }
+# Header/library packages have no command: ask dpkg.
+need_dev() { for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p"); done; }
 case "$what" in
   test)
     need ip iproute2
     need ping iputils-ping
     need ovs-ofctl openvswitch-common   # stock ovs-ofctl: the oracle for the flow syntax
     need python3 python3
+    need clang-19 clang-19              # compiles the XDP program (ebpf/build.rs)
+    need llc-19 llvm-19
+    need m4 m4
+    need bpftool bpftool
+    need ethtool ethtool
+    need iperf3 iperf3                  # AF_XDP daemon tests
+    need_dev libelf-dev libbpf-dev zlib1g-dev
     need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
     need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
     ;;
   demo)
+    need clang-19 clang-19
+    need_dev libbpf-dev
     need ip iproute2
     need ping iputils-ping
     ;;

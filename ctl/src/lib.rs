@@ -4,6 +4,7 @@
 
 pub mod appctl;
 pub mod config;
+pub mod devwatch;
 pub mod logger;
 pub mod ofctl;
 pub mod openflow;

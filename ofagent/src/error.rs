@@ -112,6 +112,9 @@ pub enum OfError {
     /// OFPBFC_MSG_BAD_XID: a bundled message whose xid differs from the outer one.
     #[error("bundled message xid differs from the bundle message's")]
     BundleBadXid,
+    /// NXBRC_NXM_INVALID: an NXM match Open vSwitch refuses (a cookie filter in an add).
+    #[error("invalid NXM match")]
+    NxmInvalid,
     /// OFPMMFC_METER_EXISTS: adding a meter that exists.
     #[error("meter exists")]
     MeterExists,
@@ -233,6 +236,8 @@ impl OfError {
             {
                 unencodable
             }
+            Self::NxmInvalid if of10 => Nx(1, 256),
+            Self::NxmInvalid => Nx(2, 0),
             Self::MeterExists => Of(12, 1),
             Self::InvalidMeter => Of(12, 2),
             Self::UnknownMeter => Of(12, 3),

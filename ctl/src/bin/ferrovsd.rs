@@ -93,6 +93,13 @@ fn main() -> Result<()> {
             .spawn(move || server::serve(&listener, &rt))
             .context("cannot start the control thread")?;
     }
+    {
+        let (rt, stop) = (Arc::clone(&rt), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("devwatch".into())
+            .spawn(move || ctl::devwatch::run(&rt, &stop))
+            .context("cannot start the link watcher")?;
+    }
     log::info!("ferrovsd {} ready: control socket {}", env!("CARGO_PKG_VERSION"), sock.display());
     if let Some(ready) = ready {
         ready();
@@ -103,6 +110,12 @@ fn main() -> Result<()> {
     log::info!("exiting on signal");
     stop.store(true, Ordering::SeqCst);
     let _ = poller.join();
+    // Close every port now (AF_XDP ports detach their XDP program; the kernel would also do it
+    // at exit, as the attachments are links of this process).
+    let netdevs = Arc::clone(&rt.lock().unwrap_or_else(PoisonError::into_inner).netdevs);
+    let closed = std::mem::take(&mut *netdevs.lock().unwrap_or_else(PoisonError::into_inner));
+    log::info!("closing {} port(s)", closed.len());
+    drop(closed);
     let _ = std::fs::remove_file(&sock);
     let bridges: Vec<String> =
         rt.lock().unwrap_or_else(PoisonError::into_inner).config.bridges.keys().cloned().collect();

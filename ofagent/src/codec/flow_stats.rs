@@ -13,61 +13,12 @@ use crate::header::OFP10_VERSION;
 use crate::msg::{AggregateStats, FlowStats, FlowStatsRequest};
 use crate::wire::{Reader, Writer};
 
-/// `NXM_NX_COOKIE`.
-const NXM_NX_COOKIE: u32 = 0x0001_3c08;
-/// `NXM_NX_COOKIE_W`.
-const NXM_NX_COOKIE_W: u32 = 0x0001_3d10;
 /// Fixed part of `ofp10_flow_stats`.
 const FLOW10_LEN: usize = 88;
 /// Fixed part of `ofp11_flow_stats` (before the match).
 const FLOW13_LEN: usize = 48;
 /// Fixed part of `nx_flow_stats`.
 const FLOWNX_LEN: usize = 48;
-
-/// Splits NXM entries into the cookie filter and the rest (decoded as a match).
-fn decode_nx_match_with_cookie(bytes: &[u8]) -> Result<(flowtable::Match, u64, u64), OfError> {
-    let mut r = Reader::new(bytes);
-    let mut rest = Vec::with_capacity(bytes.len());
-    let mut cookie = None;
-    while r.remaining() > 0 {
-        let header = r.u32().map_err(|_| OfError::BadMatchLen("truncated match entry header"))?;
-        let body = r.bytes((header & 0xff) as usize).map_err(|_| OfError::BadMatchLen("match entry past the end"))?;
-        if header == NXM_NX_COOKIE || header == NXM_NX_COOKIE_W {
-            if cookie.is_some() {
-                return Err(OfError::DupField);
-            }
-            let mut b = Reader::new(body);
-            let value = b.u64()?;
-            let mask = if header == NXM_NX_COOKIE_W { b.u64()? } else { u64::MAX };
-            if value & !mask != 0 {
-                return Err(OfError::BadWildcards);
-            }
-            cookie = Some((value, mask));
-        } else {
-            rest.extend_from_slice(&header.to_be_bytes());
-            rest.extend_from_slice(body);
-        }
-    }
-    let (c, m) = cookie.unwrap_or((0, 0));
-    Ok((nxm::decode_entries(&rest)?, c, m))
-}
-
-/// NXM entries for `m` plus the cookie filter; returns the unpadded length.
-fn put_nx_match_with_cookie(m: &flowtable::Match, cookie: u64, mask: u64, w: &mut Writer) -> Result<u16, OfError> {
-    let start = w.buf.len();
-    nxm::put_entries_nxm(m, w)?;
-    if mask == u64::MAX {
-        w.u32(NXM_NX_COOKIE);
-        w.u64(cookie);
-    } else if mask != 0 {
-        w.u32(NXM_NX_COOKIE_W);
-        w.u64(cookie & mask);
-        w.u64(mask);
-    }
-    let len = w.buf.len() - start;
-    w.zeros(len.div_ceil(8) * 8 - len);
-    u16::try_from(len).map_err(|_| OfError::Unencodable("nx_match too long"))
-}
 
 /// A flow or aggregate request body (`nx` selects the Nicira form, 1.0 only).
 pub(crate) fn decode_request(version: u8, nx: bool, r: &mut Reader<'_>) -> Result<FlowStatsRequest, OfError> {
@@ -78,7 +29,7 @@ pub(crate) fn decode_request(version: u8, nx: bool, r: &mut Reader<'_>) -> Resul
         req.table_id = r.u8()?;
         r.skip(3)?;
         let padded = r.bytes(match_len.div_ceil(8) * 8).map_err(|_| OfError::BadMatchLen("nx_match past the end"))?;
-        let (m, cookie, mask) = decode_nx_match_with_cookie(&padded[..match_len])?;
+        let (m, cookie, mask) = nxm::decode_nx_match_with_cookie(&padded[..match_len])?;
         req.match_ = m;
         req.cookie = cookie;
         req.cookie_mask = mask;
@@ -114,7 +65,7 @@ pub(crate) fn encode_request(version: u8, req: &FlowStatsRequest, w: &mut Writer
         w.u16(0);
         w.u8(req.table_id);
         w.zeros(3);
-        let len = put_nx_match_with_cookie(&req.match_, req.cookie, req.cookie_mask, w)?;
+        let len = nxm::put_nx_match_with_cookie(&req.match_, req.cookie, req.cookie_mask, w)?;
         w.buf[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
     } else if version == OFP10_VERSION {
         if req.cookie_mask != 0 {
@@ -233,7 +184,7 @@ pub(crate) fn encode_flow(version: u8, nx: bool, f: &FlowStats, w: &mut Writer) 
         w.u64(f.cookie);
         w.u64(f.packet_count);
         w.u64(f.byte_count);
-        let match_len = put_nx_match_with_cookie(&f.match_, 0, 0, w)?;
+        let match_len = nxm::put_nx_match_with_cookie(&f.match_, 0, 0, w)?;
         w.buf[match_len_at..match_len_at + 2].copy_from_slice(&match_len.to_be_bytes());
         actions10::encode_actions(&f.actions, w)?;
     } else if version == OFP10_VERSION {

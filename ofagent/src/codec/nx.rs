@@ -94,7 +94,16 @@ fn decode_flow_mod(version: u8, r: &mut Reader<'_>) -> Result<FlowMod, OfError> 
     let match_len = usize::from(r.u16()?);
     r.skip(6)?;
     let match_bytes = r.bytes(match_len.div_ceil(8) * 8).map_err(|_| OfError::BadMatchLen("nx_match past the end"))?;
-    let match_ = nxm::decode_entries(&match_bytes[..match_len])?;
+    let (match_, filter_cookie, cookie_mask) = nxm::decode_nx_match_with_cookie(&match_bytes[..match_len])?;
+    // With a cookie filter in the match, the header's cookie is the new cookie (all-ones:
+    // unchanged); additions cannot filter (NXBRC_NXM_INVALID), as in Open vSwitch.
+    let (cookie, new_cookie) = if cookie_mask == 0 {
+        (cookie, None)
+    } else if command == flowtable::FlowModCommand::Add {
+        return Err(OfError::NxmInvalid);
+    } else {
+        (filter_cookie, (cookie != u64::MAX).then_some(cookie))
+    };
     let rest = r.rest();
     let actions =
         if version == OFP10_VERSION { actions10::decode_actions(rest)? } else { actions13::decode_instructions(rest)? };
@@ -104,8 +113,8 @@ fn decode_flow_mod(version: u8, r: &mut Reader<'_>) -> Result<FlowMod, OfError> 
         match_,
         priority,
         cookie,
-        cookie_mask: 0,
-        new_cookie: None,
+        cookie_mask,
+        new_cookie,
         idle_timeout,
         hard_timeout,
         importance: 0,
@@ -244,13 +253,17 @@ pub(crate) fn encode(version: u8, msg: &Message, w: &mut Writer) -> Result<bool,
             w.u16(*id);
         }
         Message::NxFlowMod(fm) => {
-            if fm.cookie_mask != 0 || fm.out_group != GROUP_ANY {
-                return Err(OfError::Unencodable("cookie_mask or out_group in NXT_FLOW_MOD"));
+            if fm.out_group != GROUP_ANY {
+                return Err(OfError::Unencodable("out_group in NXT_FLOW_MOD"));
+            }
+            if fm.cookie_mask != 0 && fm.command == flowtable::FlowModCommand::Add {
+                return Err(OfError::Unencodable("cookie filter in an add"));
             }
             head(w, NXT_FLOW_MOD);
-            let entries = nxm::encode_entries(&fm.match_)?;
-            let match_len = u16::try_from(entries.len()).map_err(|_| OfError::Unencodable("nx_match too long"))?;
-            w.u64(fm.cookie);
+            let mut nx_match = Writer::default();
+            let (filter, mask) = if fm.cookie_mask == 0 { (0, 0) } else { (fm.cookie, fm.cookie_mask) };
+            let match_len = nxm::put_nx_match_with_cookie(&fm.match_, filter, mask, &mut nx_match)?;
+            w.u64(if fm.cookie_mask == 0 { fm.cookie } else { fm.new_cookie.unwrap_or(u64::MAX) });
             w.u16(u16::from(fm.table_id) << 8 | u16::from(super::flow_mod_command_code(fm.command)));
             w.u16(fm.idle_timeout);
             w.u16(fm.hard_timeout);
@@ -260,8 +273,7 @@ pub(crate) fn encode(version: u8, msg: &Message, w: &mut Writer) -> Result<bool,
             w.u16(fm.flags);
             w.u16(match_len);
             w.zeros(6);
-            w.bytes(&entries);
-            w.zeros(entries.len().div_ceil(8) * 8 - entries.len());
+            w.bytes(&nx_match.buf);
             if version == OFP10_VERSION {
                 actions10::encode_actions(&fm.actions, w)?;
             } else {

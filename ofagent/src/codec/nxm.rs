@@ -334,6 +334,56 @@ fn put_entries_as(m: &Match, prefer_nxm: bool, w: &mut Writer) -> Result<(), OfE
     }
 }
 
+/// `NXM_NX_COOKIE`.
+const NXM_NX_COOKIE: u32 = 0x0001_3c08;
+/// `NXM_NX_COOKIE_W`.
+const NXM_NX_COOKIE_W: u32 = 0x0001_3d10;
+
+/// Splits NXM entries into the cookie filter (`NXM_NX_COOKIE(_W)`, which Nicira flow_mods
+/// and flow stats requests carry in their match; `(0, 0)` when absent) and the rest, decoded
+/// as a match.
+pub(crate) fn decode_nx_match_with_cookie(bytes: &[u8]) -> Result<(Match, u64, u64), OfError> {
+    let mut r = Reader::new(bytes);
+    let mut rest = Vec::with_capacity(bytes.len());
+    let mut cookie = None;
+    while r.remaining() > 0 {
+        let header = r.u32().map_err(|_| OfError::BadMatchLen("truncated match entry header"))?;
+        let body = r.bytes((header & 0xff) as usize).map_err(|_| OfError::BadMatchLen("match entry past the end"))?;
+        if header == NXM_NX_COOKIE || header == NXM_NX_COOKIE_W {
+            if cookie.is_some() {
+                return Err(OfError::DupField);
+            }
+            let mut b = Reader::new(body);
+            let value = b.u64()?;
+            let mask = if header == NXM_NX_COOKIE_W { b.u64()? } else { u64::MAX };
+            cookie = Some((value & mask, mask));
+        } else {
+            rest.extend_from_slice(&header.to_be_bytes());
+            rest.extend_from_slice(body);
+        }
+    }
+    let (c, m) = cookie.unwrap_or((0, 0));
+    Ok((decode_entries(&rest)?, c, m))
+}
+
+/// NXM entries for `m` plus the cookie filter (none when `mask` is 0), padded to 8 bytes;
+/// returns the unpadded length.
+pub(crate) fn put_nx_match_with_cookie(m: &Match, cookie: u64, mask: u64, w: &mut Writer) -> Result<u16, OfError> {
+    let start = w.buf.len();
+    put_entries_nxm(m, w)?;
+    if mask == u64::MAX {
+        w.u32(NXM_NX_COOKIE);
+        w.u64(cookie);
+    } else if mask != 0 {
+        w.u32(NXM_NX_COOKIE_W);
+        w.u64(cookie & mask);
+        w.u64(mask);
+    }
+    let len = w.buf.len() - start;
+    w.zeros(len.div_ceil(8) * 8 - len);
+    u16::try_from(len).map_err(|_| OfError::Unencodable("nx_match too long"))
+}
+
 /// A field named by a single NXM/OXM header, as actions (`set_field`, `load`, `move`,
 /// `output_reg`) refer to fields.
 #[derive(Debug, Clone, Copy)]
