@@ -115,6 +115,9 @@ pub enum OfError {
     /// NXBRC_NXM_INVALID: an NXM match Open vSwitch refuses (a cookie filter in an add).
     #[error("invalid NXM match")]
     NxmInvalid,
+    /// OFPTFFC_EPERM: the switch does not let table features be set.
+    #[error("table features cannot be changed")]
+    TableFeaturesEperm,
     /// OFPMMFC_METER_EXISTS: adding a meter that exists.
     #[error("meter exists")]
     MeterExists,
@@ -236,6 +239,8 @@ impl OfError {
             {
                 unencodable
             }
+            Self::TableFeaturesEperm if of10 => unencodable,
+            Self::TableFeaturesEperm => Of(13, 5),
             Self::NxmInvalid if of10 => Nx(1, 256),
             Self::NxmInvalid => Nx(2, 0),
             Self::MeterExists => Of(12, 1),

@@ -187,7 +187,7 @@ pub struct FlowRemoved {
     pub duration_nsec: u32,
     /// The flow's idle timeout.
     pub idle_timeout: u16,
-    /// The flow's hard timeout (1.3 only; 0 in 1.0).
+    /// The flow's hard timeout (1.3 only; 0 in 1.0 and NXT_FLOW_REMOVED, not sent there).
     pub hard_timeout: u16,
     /// Packets matched.
     pub packet_count: u64,
@@ -223,7 +223,7 @@ pub struct AsyncConfig {
 pub enum StatsRequest {
     /// OFPMP_DESC.
     Desc,
-    /// OFPMP_PORT_DESC (1.3).
+    /// OFPMP_PORT_DESC (1.3; also OpenFlow 1.0 as Open vSwitch extends it).
     PortDesc,
     /// OFPST_FLOW / OFPMP_FLOW, or Nicira NXST_FLOW when `nx` is set.
     Flow(Box<FlowStatsRequest>),
@@ -264,7 +264,7 @@ pub enum StatsRequest {
 pub enum StatsReply {
     /// OFPMP_DESC.
     Desc(Box<DescStats>),
-    /// OFPMP_PORT_DESC (1.3).
+    /// OFPMP_PORT_DESC (1.3; also OpenFlow 1.0, with `ofp_phy_port`s).
     PortDesc {
         /// The ports.
         ports: Vec<PortDesc>,

@@ -33,7 +33,7 @@ fn reply_to(req: &StatsRequest) -> StatsReply {
         StatsRequest::Desc => {
             StatsReply::Desc(Box::new(DescStats { mfr_desc: "ferrovs".into(), ..DescStats::default() }))
         }
-        StatsRequest::PortDesc => StatsReply::PortDesc { ports: vec![], more: false },
+        StatsRequest::PortDesc => StatsReply::PortDesc { ports: vec![port_desc()], more: false },
         StatsRequest::Flow(r) if r.table_id == 9 => {
             let flows = (0..MANY).map(|i| FlowStats { cookie: i as u64, ..flow_entry(!r.nx) }).collect();
             StatsReply::Flow { flows, nx: r.nx, more: false }
@@ -94,8 +94,20 @@ fn answer(version: u8, xid: u32, msg: &Message) -> Vec<Vec<u8>> {
     }
 }
 
-/// Serves one connection until EOF or `stop`.
-fn serve(mut s: UnixStream, version: u8, stop: &AtomicBool) {
+/// The asynchronous messages a monitoring controller is sent.
+fn async_messages(version: u8) -> Vec<Vec<u8>> {
+    let removed = if version == OFP10_VERSION {
+        Message::NxFlowRemoved(Box::new(flow_removed()))
+    } else {
+        Message::FlowRemoved(Box::new(flow_removed()))
+    };
+    [Message::NxPacketIn2(Box::new(packet_in2())), removed].iter().map(|m| encode(version, 0, m).unwrap()).collect()
+}
+
+/// Serves one connection until EOF or `stop`; with `monitor`, the first SET_CONFIG or
+/// BARRIER is followed by [`async_messages`].
+fn serve(mut s: UnixStream, version: u8, monitor: bool, stop: &AtomicBool) {
+    let mut async_sent = !monitor;
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     s.write_all(&encode(version, 1, &Message::Hello { versions: 1 << version }).unwrap()).unwrap();
     let mut framer = Framer::new(1 << 20);
@@ -109,8 +121,13 @@ fn serve(mut s: UnixStream, version: u8, stop: &AtomicBool) {
         }
         while let Some(bytes) = framer.next_message().unwrap() {
             let (h, msg) = decode(bytes).unwrap_or_else(|e| panic!("ovs-ofctl sent something we refuse: {e}"));
-            for out in answer(version, h.xid, &msg) {
-                if s.write_all(&out).is_err() {
+            let mut out = answer(version, h.xid, &msg);
+            if !async_sent && matches!(msg, Message::SetConfig(_) | Message::BarrierRequest) {
+                async_sent = true;
+                out.extend(async_messages(version));
+            }
+            for o in out {
+                if s.write_all(&o).is_err() {
                     return;
                 }
             }
@@ -127,6 +144,10 @@ struct FakeSwitch {
 
 impl FakeSwitch {
     fn start(version: u8, tag: &str) -> Self {
+        Self::start_with(version, tag, false)
+    }
+
+    fn start_with(version: u8, tag: &str, monitor: bool) -> Self {
         let path = std::env::temp_dir().join(format!("ofagent-session-{}-{tag}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let listener = UnixListener::bind(&path).unwrap();
@@ -138,7 +159,7 @@ impl FakeSwitch {
                 match listener.accept() {
                     Ok((s, _)) => {
                         s.set_nonblocking(false).unwrap();
-                        serve(s, version, &stop2);
+                        serve(s, version, monitor, &stop2);
                     }
                     Err(_) => thread::sleep(Duration::from_millis(10)),
                 }
@@ -191,6 +212,54 @@ impl FakeSwitch {
     }
 }
 
+impl FakeSwitch {
+    /// Runs `ovs-ofctl [-O v] monitor` until its output (stderr) holds every line of `expect`
+    /// (at most 20 s), then stops it; `None` if `ovs-ofctl` is absent.
+    fn monitor(&self, args: &[&str], expect: &[&str]) -> Option<String> {
+        let ctl = std::env::temp_dir().join(format!("ofagent-session-{}-monitor.ctl", std::process::id()));
+        let child = Command::new("ovs-ofctl")
+            .args(args)
+            .arg(format!("--unixctl={}", ctl.display()))
+            .arg("monitor")
+            .arg(format!("unix:{}", self.path.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
+                eprintln!("skipping: ovs-ofctl not runnable ({e})");
+                return None;
+            }
+        };
+        let out = Arc::new(std::sync::Mutex::new(String::new()));
+        // `ovs-ofctl monitor` prints what it receives on stderr.
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&out);
+        let reader = thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let done = || expect.iter().all(|l| out.lock().unwrap().contains(l));
+        while !done() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = reader.join();
+        let _ = std::fs::remove_file(&ctl);
+        let text = out.lock().unwrap().clone();
+        Some(text)
+    }
+}
+
 impl Drop for FakeSwitch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -228,6 +297,8 @@ fn ovs_ofctl_openflow10_dumps() {
     expect(&out, &["OFPST_TABLE reply", "active=4, lookup=100, matched=90"]);
     let out = sw.ofctl(&["dump-ports"], &[]).unwrap();
     expect(&out, &["OFPST_PORT reply", "port  1: rx pkts=1, bytes=3, drop=5, errs=7, frame=9, over=10, crc=11"]);
+    let out = sw.ofctl(&["dump-ports-desc"], &[]).unwrap();
+    expect(&out, &["OFPST_PORT_DESC reply", " 5(vif5.0): addr:aa:00:00:00:00:05"]);
     let out = sw.ofctl(&["queue-stats"], &[]).unwrap();
     expect(&out, &["OFPST_QUEUE reply", "port 1 queue 0: bytes=10, pkts=1, errors=0"]);
     // Hundreds of flows: several NXST_FLOW replies chained with OFPSF_REPLY_MORE.
@@ -244,6 +315,8 @@ fn ovs_ofctl_openflow13_dumps() {
     expect(&out, &["send_flow_rem priority=100,arp,in_port=3 actions=output:2,learn(", "goto_table:5"]);
     let out = sw.ofctl(&of13("dump-flows"), &["table=9"]).unwrap();
     assert_eq!(out.lines().filter(|l| l.starts_with(" cookie=")).count(), MANY, "{out}");
+    let out = sw.ofctl(&of13("dump-ports-desc"), &[]).unwrap();
+    expect(&out, &["OFPST_PORT_DESC reply (OF1.3)", " 5(vif5.0): addr:aa:00:00:00:00:05"]);
     let out = sw.ofctl(&of13("dump-aggregate"), &[]).unwrap();
     expect(&out, &["OFPST_AGGREGATE reply (OF1.3)", "flow_count=3"]);
     let out = sw.ofctl(&of13("dump-table-features"), &[]).unwrap();
@@ -264,4 +337,29 @@ fn ovs_ofctl_openflow13_dumps() {
     expect(&out, &["meter:1 flow_count:2 packet_in_count:3 byte_in_count:4"]);
     let out = sw.ofctl(&of13("meter-features"), &[]).unwrap();
     expect(&out, &["max_meter:0 max_bands:0 max_color:0"]);
+}
+
+#[test]
+fn ovs_ofctl_monitor_prints_async_messages() {
+    for (version, args, removed) in [
+        (
+            OFP10_VERSION,
+            &[][..],
+            "NXT_FLOW_REMOVED (xid=0x0): priority=7,arp,tun_id=0x9,in_port=2 reason=idle table_id=3 cookie:0x5",
+        ),
+        (
+            OFP13_VERSION,
+            &["-O", "OpenFlow13"][..],
+            "OFPT_FLOW_REMOVED (OF1.3) (xid=0x0): priority=7,arp,tun_id=0x9,in_port=2",
+        ),
+    ] {
+        let sw = FakeSwitch::start_with(version, &format!("monitor{version}"), true);
+        let pin = "table_id=7 cookie=0x99 total_len=64 reg2=0x3,metadata=0x77,in_port=5 (via action) data_len=60 \
+                   (unbuffered)";
+        let expect = [pin, " userdata=de.ad.be.ef", removed];
+        let Some(out) = sw.monitor(args, &expect) else { return };
+        for l in expect {
+            assert!(out.contains(l), "version {version}: expected {l:?} in:\n{out}");
+        }
+    }
 }

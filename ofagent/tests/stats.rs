@@ -31,6 +31,8 @@ fn cases() -> Vec<(&'static [u8], Message)> {
         (OF13, Req(StatsRequest::Aggregate(Box::new(flow_request(false))))),
         (BOTH, Req(StatsRequest::Flow(Box::default()))),
         (BOTH, Req(StatsRequest::Table)),
+        (BOTH, Req(StatsRequest::PortDesc)),
+        (BOTH, Rep(StatsReply::PortDesc { ports: vec![port_desc(), port_desc()], more: true })),
         (BOTH, Req(StatsRequest::Port(PortNo::NONE))),
         (BOTH, Req(StatsRequest::Port(PortNo(3)))),
         (BOTH, Req(StatsRequest::Queue { port_no: PortNo::NONE, queue_id: QUEUE_ALL })),
@@ -488,5 +490,48 @@ proptest! {
         let msg = Message::MeterMod(Box::new(MeterMod { command, flags, meter_id: id, bands }));
         let bytes = encode(OFP13_VERSION, 3, &msg).unwrap();
         prop_assert_eq!(decode(&bytes).unwrap().1, msg);
+    }
+}
+
+#[test]
+fn nxt_flow_removed_drops_hard_timeout_and_keeps_table() {
+    let fr = ofagent::msg::FlowRemoved { hard_timeout: 30, table_id: 254, ..flow_removed() };
+    let bytes = encode(OFP10_VERSION, 1, &Message::NxFlowRemoved(Box::new(fr.clone()))).unwrap();
+    let Message::NxFlowRemoved(back) = decode(&bytes).unwrap().1 else { panic!() };
+    assert_eq!(*back, ofagent::msg::FlowRemoved { hard_timeout: 0, ..fr });
+    // The table travels plus one: 0 on the wire means unknown and reads as 255.
+    assert_eq!(bytes[8 + 8 + 8 + 3], 255);
+    assert_eq!(OfError::TableFeaturesEperm.error_type_code(OFP13_VERSION), (13, 5));
+}
+
+/// `NXM_OF_IN_PORT` is 16 bits in Open vSwitch, our in_port 32: whole-port loads, output_reg
+/// and learn outputs travel as `NXM_OF_IN_PORT[]` and come back as the whole field, as
+/// flowtable's parser writes them.
+#[test]
+fn in_port_subfields_travel_as_16_bits() {
+    let parsed = flowtable::syntax::parse_actions(
+        "load:5->NXM_OF_IN_PORT[],output:NXM_OF_IN_PORT[],learn(table=1,output:OXM_OF_IN_PORT[])",
+    )
+    .unwrap();
+    for v in [OFP10_VERSION, OFP13_VERSION] {
+        let msg = Message::FlowMod(Box::new(FlowMod::add(0, 1, Match::ANY, parsed.clone())));
+        let bytes = encode(v, 1, &msg).unwrap();
+        assert_eq!(decode(&bytes).unwrap().1, msg, "version {v}");
+    }
+    let msg = Message::FlowMod(Box::new(FlowMod::add(0, 1, Match::ANY, parsed)));
+    let bytes = encode(OFP10_VERSION, 7, &msg).unwrap();
+    let hex = bytes.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write;
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    if let Ok(o) = std::process::Command::new("ovs-ofctl").args(["ofp-print", &hex]).output() {
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains(
+                "actions=load:0x5->NXM_OF_IN_PORT[],output:NXM_OF_IN_PORT[],learn(table=1,output:NXM_OF_IN_PORT[])"
+            ),
+            "{text}"
+        );
     }
 }

@@ -136,6 +136,20 @@ fn cases() -> Vec<(u8, Message, Vec<String>)> {
             Message::FlowMod(Box::new(FlowMod::add(0, 10, Match::ANY.with(Field::EthType, 0x800), vec![neutron_learn()]))),
             vec![format!("OFPT_FLOW_MOD (xid=0x7): ADD priority=10,ip actions={LEARN}")],
         ),
+        (
+            v10,
+            Message::FlowMod(Box::new(FlowMod::add(
+                0,
+                10,
+                Match::ANY,
+                vec![
+                    flowtable::Action::Output { port: PortNo(1), max_len: 0 },
+                    flowtable::Action::WriteMetadata { value: 0x10, mask: 0xff },
+                    flowtable::Action::GotoTable(3),
+                ],
+            ))),
+            s(&["OFPT_FLOW_MOD (xid=0x7): ADD priority=10 actions=output:1,load:0x10->OXM_OF_METADATA[0..7],resubmit(,3)"]),
+        ),
     ]
 }
 

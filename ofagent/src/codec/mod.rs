@@ -1,7 +1,9 @@
 //! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
 //! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ,
-//! `match10`/`oxm`/`nxm` the matches, `actions10`/`actions13`/`nx_actions` the actions,
-//! `nx` the Nicira messages, `stats` stats/multipart and `group13` group_mod.
+//! `match10`/`oxm`/`nxm` the matches, `actions10`/`actions13`/`nx_actions`/`learn` the
+//! actions, `nx` the Nicira messages, `stats` stats/multipart (with `flow_stats`, `meter` and
+//! `table_features` for their bodies), `group13` group_mod, `meter` meter_mod, `bundle` the ONF
+//! bundles and `props` the TLV properties of NXT_PACKET_IN2 and NXAST_CONTROLLER2.
 
 pub mod actions10;
 pub mod actions13;

@@ -141,10 +141,8 @@ fn decode_flow_removed(r: &mut Reader<'_>) -> Result<FlowRemoved, OfError> {
     Ok(fr)
 }
 
+/// `hard_timeout` has no field in `nx_flow_removed` and is not sent (as in OpenFlow 1.0).
 fn encode_flow_removed(fr: &FlowRemoved, w: &mut Writer) -> Result<(), OfError> {
-    if fr.hard_timeout != 0 {
-        return Err(OfError::Unencodable("hard_timeout in NXT_FLOW_REMOVED"));
-    }
     w.u64(fr.cookie);
     w.u16(fr.priority);
     w.u8(fr.reason);

@@ -34,6 +34,8 @@ pub const NXAST_DEC_TTL: u16 = 18;
 pub const NXAST_CONTROLLER: u16 = 20;
 /// `NXAST_REG_LOAD2`.
 pub const NXAST_REG_LOAD2: u16 = 33;
+/// `NXAST_WRITE_METADATA` (OpenFlow 1.0 only, see `actions10`).
+pub const NXAST_WRITE_METADATA: u16 = 22;
 /// `NXAST_LEARN`.
 pub const NXAST_LEARN: u16 = 16;
 /// `NXAST_CONTROLLER2`.
@@ -128,8 +130,12 @@ pub(crate) fn decode_set_field(r: &mut Reader<'_>, allow_mask: bool) -> Result<A
     }
     let value = fr.value_from_wire(nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?))?;
     let field = fr.field();
-    let mask =
+    let mut mask =
         if masked { nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?) } else { field.max_value() };
+    // All 16 bits of NXM_OF_IN_PORT are the whole port (see `to_wire`).
+    if field == Field::InPort && fr.len() == 2 && mask == 0xffff {
+        mask = field.max_value();
+    }
     if !field.writable() || mask > field.max_value() || mask == 0 || (masked && fr.value_to_wire(0).ok() != Some(0)) {
         return Err(OfError::BadSetArgument);
     }
@@ -185,11 +191,12 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
         }
         NXAST_REG_LOAD => {
             let on = u32::from(r.u16().map_err(short)?);
-            let dst = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let wire = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
             let value = r.u64().map_err(short)?;
-            if dst.n_bits < 64 && value >> dst.n_bits != 0 {
+            if wire.n_bits < 64 && value >> wire.n_bits != 0 {
                 return Err(OfError::BadSetArgument);
             }
+            let dst = from_wire(wire);
             if !dst.field.writable() {
                 return Err(OfError::BadSetArgument);
             }
@@ -307,6 +314,9 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.u32(bit_header(dst.field)?);
         }
         Action::SetField { field, value, mask } => {
+            // A whole in_port load is NXM_OF_IN_PORT[] (16 bits) on the wire.
+            let mask =
+                &if *field == Field::InPort && *mask == field.max_value() && *value <= 0xffff { 0xffff } else { *mask };
             let ofs = mask.trailing_zeros();
             let n_bits = 128 - mask.leading_zeros() - ofs.min(128);
             let contiguous = *mask != 0 && (mask >> ofs).count_ones() == n_bits;

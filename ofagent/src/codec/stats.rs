@@ -1,13 +1,13 @@
 //! OpenFlow 1.0 STATS_REQUEST/REPLY and 1.3 MULTIPART_REQUEST/REPLY: the header (type,
 //! flags with OFPSF_REPLY_MORE, Nicira vendor stats header in 1.0) and the bodies of desc,
 //! flow, aggregate, table, port, queue, group, group_desc, group_features, meter,
-//! meter_config, meter_features, table_features and port_desc. Flow bodies live in
+//! meter_config, meter_features, table_features and port_desc (also in 1.0, as Open vSwitch). Flow bodies live in
 //! `flow_stats`, meters in `meter`, table features in `table_features`. Unknown types are
 //! refused with OFPBRC_BAD_STAT, as Open vSwitch does.
 
 use flowtable::PortNo;
 
-use super::{flow_stats, group13, meter, of13, table_features};
+use super::{flow_stats, group13, meter, of10, of13, table_features};
 use crate::error::{OfError, NX_VENDOR_ID};
 use crate::header::{HEADER_LEN, OFP10_VERSION};
 use crate::msg::{
@@ -182,10 +182,8 @@ pub(crate) fn decode_request(version: u8, r: &mut Reader<'_>) -> Result<StatsReq
             }
             StatsRequest::Queue { port_no, queue_id: r.u32()? }
         }
-        (OFPMP_PORT_DESC, _) => {
-            only13(version, stype)?;
-            StatsRequest::PortDesc
-        }
+        // Open vSwitch also speaks OFPST_PORT_DESC (13) in OpenFlow 1.0 (`ovs-ofctl dump-ports-desc`).
+        (OFPMP_PORT_DESC, _) => StatsRequest::PortDesc,
         (OFPMP_GROUP | OFPMP_METER | OFPMP_METER_CONFIG, _) => {
             only13(version, stype)?;
             let id = r.u32()?;
@@ -223,10 +221,7 @@ pub(crate) fn decode_request(version: u8, r: &mut Reader<'_>) -> Result<StatsReq
 pub(crate) fn encode_request(version: u8, req: &StatsRequest, w: &mut Writer) -> Result<(), OfError> {
     match req {
         StatsRequest::Desc => put_head(version, OFPMP_DESC, 0, w),
-        StatsRequest::PortDesc => {
-            unencodable10(version)?;
-            put_head(version, OFPMP_PORT_DESC, 0, w);
-        }
+        StatsRequest::PortDesc => put_head(version, OFPMP_PORT_DESC, 0, w),
         StatsRequest::Flow(fr) | StatsRequest::Aggregate(fr) => {
             let flow = matches!(req, StatsRequest::Flow(_));
             if fr.nx {
@@ -554,8 +549,10 @@ pub(crate) fn decode_reply(version: u8, r: &mut Reader<'_>) -> Result<StatsReply
             let size = if v == OFP10_VERSION { QUEUE10_LEN } else { QUEUE13_LEN };
             StatsReply::Queue { queues: fixed_list(r, size, "queue stats body", |r| decode_queue(v, r))?, more }
         }
+        (OFPMP_PORT_DESC, _) if v == OFP10_VERSION => {
+            StatsReply::PortDesc { ports: fixed_list(r, of10::PORT_LEN, "port_desc body", of10::decode_port)?, more }
+        }
         (OFPMP_PORT_DESC, _) => {
-            only13(v, stype)?;
             StatsReply::PortDesc { ports: fixed_list(r, of13::PORT_LEN, "port_desc body", of13::decode_port)?, more }
         }
         (OFPMP_GROUP, _) => {
@@ -606,10 +603,13 @@ pub(crate) fn encode_reply(version: u8, reply: &StatsReply, w: &mut Writer) -> R
             put_text(&d.dp_desc, 256, w)?;
         }
         StatsReply::PortDesc { ports, more } => {
-            unencodable10(v)?;
             put_head(v, OFPMP_PORT_DESC, more_flag(*more), w);
             for p in ports {
-                of13::encode_port(p, w)?;
+                if v == OFP10_VERSION {
+                    of10::encode_port(p, w)?;
+                } else {
+                    of13::encode_port(p, w)?;
+                }
             }
         }
         StatsReply::Flow { flows, nx, more } => {

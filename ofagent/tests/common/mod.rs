@@ -270,3 +270,14 @@ pub fn flow_removed() -> FlowRemoved {
         match_: Match::ANY.with(Field::InPort, 2).with(Field::EthType, 0x0806).with(Field::TunId, 9),
     }
 }
+
+pub fn port_desc() -> ofagent::msg::PortDesc {
+    ofagent::msg::PortDesc {
+        port_no: PortNo(5),
+        hw_addr: [0xaa, 0, 0, 0, 0, 5],
+        name: "vif5.0".into(),
+        state: 4,
+        curr: 0x840,
+        ..ofagent::msg::PortDesc::default()
+    }
+}
