@@ -288,11 +288,6 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
         }
         StatsRequest::Flow(f) => {
             let mut flows: Vec<FlowStats> = select(bridge, f).iter().map(|r| flow_stats(r, now)).collect();
-            if version == OFP10_VERSION {
-                for fs in &mut flows {
-                    of10_actions(&mut fs.actions);
-                }
-            }
             // One flow the codec cannot express in this version must not fail the whole dump.
             flows.retain(|fs| {
                 let ok = if version == OFP10_VERSION {
@@ -414,15 +409,6 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
         }
     };
     Ok(vec![Message::StatsReply(reply)])
-}
-
-/// OpenFlow 1.0 has no instructions: Open vSwitch sends `goto_table:N` as `resubmit(,N)`.
-fn of10_actions(actions: &mut [flowtable::Action]) {
-    for a in actions {
-        if let flowtable::Action::GotoTable(t) = a {
-            *a = flowtable::Action::Resubmit { port: None, table: Some(*t) };
-        }
-    }
 }
 
 /// Rules a flow/aggregate stats request selects, by table then priority (highest first).
