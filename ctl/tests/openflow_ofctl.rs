@@ -307,3 +307,70 @@ a.sendall(bytes([4,2,0,8,0,0,0,10])); r=a.recv(1024); print('echo', r[1])
     assert!(out.contains("closed True"), "length 3: connection closed: {out}");
     assert!(out.contains("echo 3"), "the other connection still answers: {out}");
 }
+
+#[test]
+fn a_peer_that_stops_reading_loses_packet_ins_and_blocks_nobody() {
+    if !common::require_root("a_peer_that_stops_reading_loses_packet_ins_and_blocks_nobody") {
+        return;
+    }
+    let w = world();
+    w.ofctl(&[], "del-flows", &[]);
+    w.ofctl(&[], "add-flow", &["priority=10,icmp,actions=controller"]);
+    w.ofctl(&[], "add-flow", &["priority=5,arp,actions=NORMAL"]);
+    // A service connection that asks for packet-ins (miss_send_len) and then never reads.
+    let py = r"
+import socket,struct,sys,time
+s=socket.socket(socket.AF_UNIX); s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+s.sendall(bytes([1,0,0,8,0,0,0,1])); s.recv(8)
+s.sendall(struct.pack('>BBHIHH',1,9,12,2,0,65535))
+print('ready', flush=True)
+time.sleep(12)
+";
+    let sock = w.d.rundir().join("br0.mgmt");
+    let mut slow = Command::new("timeout")
+        .args(["20", "python3", "-c", py, sock.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(slow.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    // Large pings: their packet-ins overflow the slow peer's socket and then its queue.
+    let flood = std::thread::spawn({
+        let ns = w.vm1.name.clone();
+        move || {
+            common::try_sh(&[
+                "ip",
+                "netns",
+                "exec",
+                &ns,
+                "ping",
+                "-q",
+                "-i",
+                "0.002",
+                "-c",
+                "1500",
+                "-s",
+                "1400",
+                "-w",
+                "8",
+                "10.78.0.2",
+            ])
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    // Meanwhile other connections are served at once.
+    let t = std::time::Instant::now();
+    let dump = w.ofctl(&["-O", "OpenFlow13"], "dump-flows", &[]);
+    assert!(dump.contains("actions=CONTROLLER"), "{dump}");
+    assert!(t.elapsed() < Duration::from_secs(2), "dump-flows took {:?} behind a stuck peer", t.elapsed());
+    let _ = flood.join();
+    wait_for(
+        Duration::from_secs(10),
+        || w.d.log().contains("asynchronous messages dropped"),
+        || format!("no drops logged:\n{}", w.d.log()),
+    );
+    let _ = slow.kill();
+    let _ = slow.wait();
+}
