@@ -132,6 +132,11 @@ fn main() -> Result<()> {
     log::info!("closing {} port(s)", closed.len());
     drop(closed);
     let _ = std::fs::remove_file(&sock);
+    let bridges: Vec<String> =
+        rt.lock().unwrap_or_else(PoisonError::into_inner).config.bridges.keys().cloned().collect();
+    for b in bridges {
+        let _ = std::fs::remove_file(args.rundir.join(format!("{b}.mgmt")));
+    }
     let _ = std::fs::remove_file(&pidfile);
     Ok(())
 }
