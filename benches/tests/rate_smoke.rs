@@ -50,7 +50,7 @@ fn kernel_ceiling_half_second_run_prints_a_row_and_cleans_up() {
     assert!(out.status.success(), "rate failed:\n{stdout}\n{stderr}");
     let row = stdout.lines().find(|l| l.starts_with("| 64b-1flow | kernel |")).unwrap_or_else(|| panic!("{stdout}"));
     let cols: Vec<&str> = row.split('|').map(str::trim).collect();
-    let forwarded: f64 = cols[4].parse().unwrap();
+    let forwarded: f64 = cols[5].parse().unwrap();
     assert!(forwarded > 0.0, "nothing reached the sink: {row}\n{stderr}");
     assert!(row.contains("--switch kernel --scenario 64b-1flow --duration 0.5"), "{row}");
     assert_eq!(namespaces_of(pid), Vec::<String>::new(), "namespaces left behind");
