@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use benches::rate::frame::udp_frame;
-use benches::rate::netns::{remove_stale, Topology};
+use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
 use benches::rate::switch::{Switch, SwitchKind, SwitchOptions};
 use benches::rate::sys;
@@ -199,7 +199,7 @@ fn measure_switch(
         let command = row_command(kind, name, args);
         let row = match sc {
             Scenario::Rate { size, flows } => {
-                let generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows)?;
+                let generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
                 generator.run(&topo.gen, "g0", warmup, Pace::FlatOut, 0)?;
                 let r = measure(&topo, &sw, &sink, &generator, duration, Pace::FlatOut, 0)?;
                 if name == "64b-1flow" {
@@ -208,7 +208,7 @@ fn measure_switch(
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
             }
             Scenario::Latency { percent } => {
-                let generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1)?;
+                let generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
                 let cap = if let Some(c) = capacity {
                     c
                 } else {

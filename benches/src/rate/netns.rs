@@ -144,7 +144,11 @@ fn parse_mac(s: &str) -> Result<[u8; 6]> {
     Ok(mac)
 }
 
-/// gen ns (g0) <-> switch ns (s0, s1) <-> sink ns (k0). Drop order: sink, switch, gen.
+/// A veth in the gen namespace, down, that the generator's program is attached to only to keep
+/// it in the kernel's XDP dispatcher (see [`super::xdp::Generator::new`]).
+pub const PARK: &str = "gpark0";
+
+/// gen ns (g0, and [`PARK`]) <-> switch ns (s0, s1) <-> sink ns (k0).
 #[derive(Debug)]
 pub struct Topology {
     pub gen: Netns,
@@ -156,6 +160,7 @@ impl Topology {
     pub fn new() -> Result<Self> {
         let t = Topology { gen: Netns::new("gen")?, sw: Netns::new("sw")?, sink: Netns::new("sink")? };
         veth(&t.gen, "g0", &t.sw, "s0")?;
+        t.gen.sh(&["ip", "link", "add", PARK, "type", "veth", "peer", "name", "gpark1"])?;
         veth(&t.sw, "s1", &t.sink, "k0")?;
         // A veth accepts XDP frames (the generator's XDP_TX, a devmap redirect) only when its
         // peer runs NAPI: an XDP program there, or GRO on. The sink has its program on k0; s0 gets
