@@ -129,6 +129,12 @@ fn real_main() -> Result<()> {
         args.duration
     );
     md += &table(&rows);
+    let load_end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\nLoad average at the end: {}.",
+        load_end.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     md += "\nSwitches:\n";
     for d in details.iter().chain(&failures) {
         md += d;

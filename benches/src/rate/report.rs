@@ -124,9 +124,15 @@ pub fn notes(rows: &[Row]) -> Vec<String> {
         }
         let kernel = rows.iter().find(|k| k.scenario == r.scenario && k.switch == "kernel");
         if let Some(k) = kernel.filter(|k| r.switch != "kernel" && r.gen_pps < 0.8 * k.gen_pps) {
+            let bound = if r.loss() < 0.01 {
+                "and the switch forwarded nearly all of it: its figure is bounded by the generator"
+            } else {
+                "but the switch still dropped what it could not take: the figure is the switch's rate while \
+                 sharing the CPUs with the generator"
+            };
             n.push(format!(
-                "{} / {}: the generator sent {} Mpps, {} in the kernel-ceiling run: the switch's threads took CPU \
-                 from it (2 shared cores), so this figure is also bounded by the generator.",
+                "{} / {}: the generator sent {} Mpps here, {} Mpps in the kernel-ceiling run (the switch took CPU \
+                 from it), {bound}.",
                 r.scenario,
                 r.switch,
                 mpps(r.gen_pps),

@@ -305,11 +305,9 @@ impl Switch {
             s.setup.push(format!("ovs-ofctl {}", args.join(" ")));
         }
         let version = run(Command::new("ovs-vswitchd").arg("--version")).unwrap_or_default();
-        let status = vsctl(&["get", "interface", "s0", "status"]).unwrap_or_default();
         s.detail = format!(
-            "{}, datapath_type=netdev, type={ptype} ports (s0 status {}){}",
+            "{}, datapath_type=netdev, type={ptype} ports{}",
             version.lines().next().unwrap_or("ovs-vswitchd").trim(),
-            status.trim(),
             if ptype == port_type {
                 String::new()
             } else {
