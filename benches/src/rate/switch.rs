@@ -305,9 +305,18 @@ impl Switch {
             s.setup.push(format!("ovs-ofctl {}", args.join(" ")));
         }
         let version = run(Command::new("ovs-vswitchd").arg("--version")).unwrap_or_default();
+        // What OVS chose: XDP mode of each port, PMD threads.
+        let log = std::fs::read_to_string(&vlog).unwrap_or_default();
+        let chosen: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("mode will be in use") || l.contains("PMD thread on numa_id"))
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
         s.detail = format!(
-            "{}, datapath_type=netdev, type={ptype} ports{}",
+            "{}, datapath_type=netdev, type={ptype} ports ({}){}",
             version.lines().next().unwrap_or("ovs-vswitchd").trim(),
+            chosen.join("; "),
             if ptype == port_type {
                 String::new()
             } else {
