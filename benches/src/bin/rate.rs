@@ -40,6 +40,10 @@ struct Args {
     /// Directory with ferrovsd and ferrovs (default: this binary's directory).
     #[arg(long)]
     ferrovs_dir: Option<PathBuf>,
+    /// Send the rate scenarios at this many frames per second instead of flat out (the
+    /// latency scenarios are always paced at a share of the measured 64b-1flow rate).
+    #[arg(long)]
+    pps: Option<f64>,
     /// Open vSwitch interface type of s0/s1.
     #[arg(long, default_value = "afxdp")]
     ovs_port_type: String,
@@ -92,6 +96,9 @@ fn real_main() -> Result<()> {
         }
         v
     };
+    if args.pps.is_some_and(|p| !(1.0..=1e9).contains(&p)) {
+        bail!("--pps must be in [1, 1e9]");
+    }
     if !(args.duration > 0.0 && args.duration <= 3600.0 && args.idle_secs > 0.0 && args.idle_secs <= 3600.0) {
         bail!("--duration and --idle-secs must be in (0, 3600]");
     }
@@ -175,6 +182,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         let _ = write!(c, " --idle-secs {}", args.idle_secs);
     } else {
         let _ = write!(c, " --duration {}", args.duration);
+        if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
+            let _ = write!(c, " --pps {p}");
+        }
     }
     c
 }
@@ -206,8 +216,9 @@ fn measure_switch(
         let row = match sc {
             Scenario::Rate { size, flows } => {
                 let generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
-                generator.run(&topo.gen, "g0", warmup, Pace::FlatOut, 0)?;
-                let r = measure(&topo, &sw, &sink, &generator, duration, Pace::FlatOut, 0)?;
+                let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
+                generator.run(&topo.gen, "g0", warmup, pace, burst)?;
+                let r = measure(&topo, &sw, &sink, &generator, duration, pace, burst)?;
                 if name == "64b-1flow" {
                     capacity = Some(r.forwarded_pps);
                 }
@@ -227,8 +238,7 @@ fn measure_switch(
                     bail!("{} forwarded nothing at 64B: no latency to measure; log:\n{}", kind.name(), sw.log());
                 }
                 let pps = cap * f64::from(percent) / 100.0;
-                // Bursts at most every 100 µs (sleep granularity), 1..=64 frames.
-                let burst = (pps * 100e-6).ceil().clamp(1.0, 64.0) as u32;
+                let burst = burst_for(pps);
                 generator.run(&topo.gen, "g0", warmup, Pace::Rate(pps), burst)?;
                 let r = measure(&topo, &sw, &sink, &generator, duration, Pace::Rate(pps), burst)?;
                 Row {
@@ -261,6 +271,12 @@ fn measure_switch(
         rows.push(row);
     }
     Ok((sw.detail.clone(), sw.setup.clone()))
+}
+
+/// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
+/// 1..=64 frames.
+fn burst_for(pps: f64) -> u32 {
+    (pps * 100e-6).ceil().clamp(1.0, 64.0) as u32
 }
 
 /// One timed generator run and the counters around it.
