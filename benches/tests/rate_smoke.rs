@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 fn require_root(test: &str) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -54,4 +55,37 @@ fn kernel_ceiling_half_second_run_prints_a_row_and_cleans_up() {
     assert!(forwarded > 0.0, "nothing reached the sink: {row}\n{stderr}");
     assert!(row.contains("--switch kernel --scenario 64b-1flow --duration 0.5"), "{row}");
     assert_eq!(namespaces_of(pid), Vec::<String>::new(), "namespaces left behind");
+}
+
+#[test]
+fn ctrl_c_mid_run_stops_and_removes_the_namespaces() {
+    if !require_root("ctrl_c_mid_run_stops_and_removes_the_namespaces") {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rate"))
+        .args(["--switch", "kernel", "--scenario", "64b-1flow", "--duration", "30"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while namespaces_of(pid).len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(namespaces_of(pid).len(), 3, "the run did not build its topology in 10 s");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("rate did not stop within 15 s of SIGINT");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Interrupted"), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(namespaces_of(pid), Vec::<String>::new(), "namespaces left behind after SIGINT");
 }

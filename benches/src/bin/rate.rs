@@ -44,6 +44,9 @@ struct Args {
     /// latency scenarios are always paced at a share of the measured 64b-1flow rate).
     #[arg(long)]
     pps: Option<f64>,
+    /// Pin the generator (and the softirq work on s0 it causes) to this CPU.
+    #[arg(long)]
+    gen_cpu: Option<usize>,
     /// Open vSwitch interface type of s0/s1.
     #[arg(long, default_value = "afxdp")]
     ovs_port_type: String,
@@ -129,11 +132,12 @@ fn real_main() -> Result<()> {
         }
     }
     let mut md = format!(
-        "Run of {started}: kernel {}, {} CPUs, load average at start {}, duration {} s per scenario.\n\n",
+        "Run of {started}: kernel {}, {} CPUs, load average at start {}, duration {} s per scenario, generator {}.\n\n",
         run_text(&["uname", "-r"]),
         std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        args.duration
+        args.duration,
+        args.gen_cpu.map_or("unpinned".to_owned(), |c| format!("pinned to CPU {c}"))
     );
     md += &table(&rows);
     let load_end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -182,6 +186,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         let _ = write!(c, " --idle-secs {}", args.idle_secs);
     } else {
         let _ = write!(c, " --duration {}", args.duration);
+        if let Some(cpu) = args.gen_cpu {
+            let _ = write!(c, " --gen-cpu {cpu}");
+        }
         if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
             let _ = write!(c, " --pps {p}");
         }
@@ -215,7 +222,8 @@ fn measure_switch(
         let command = row_command(kind, name, args);
         let row = match sc {
             Scenario::Rate { size, flows } => {
-                let generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
+                let mut generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
+                generator.pin(args.gen_cpu);
                 let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
                 generator.run(&topo.gen, "g0", warmup, pace, burst)?;
                 let r = measure(&topo, &sw, &sink, &generator, duration, pace, burst)?;
@@ -225,7 +233,8 @@ fn measure_switch(
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
             }
             Scenario::Latency { percent } => {
-                let generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+                let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+                generator.pin(args.gen_cpu);
                 let cap = if let Some(c) = capacity {
                     c
                 } else {

@@ -108,6 +108,26 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// Pins the calling thread to CPU `cpu`.
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("CPU {cpu} out of range")));
+    }
+    // SAFETY: cpu_set_t is a plain bit array for which all-zero is the empty set; CPU_SET writes
+    // bit `cpu`, checked above to be inside the set; sched_setaffinity reads the set we pass with
+    // its size, and pid 0 means the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Clock ticks per second of /proc/<pid>/stat times.
 pub fn clock_ticks() -> u64 {
     // SAFETY: sysconf only reads its integer argument.

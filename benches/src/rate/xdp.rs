@@ -144,6 +144,7 @@ pub struct GenReport {
 pub struct Generator {
     bpf: Ebpf,
     frame: Vec<u8>,
+    cpu: Option<usize>,
 }
 
 /// Frames per BPF_PROG_RUN call when running flat out (a few ms per call).
@@ -163,7 +164,13 @@ impl Generator {
     pub fn new(frame: Vec<u8>, nflows: u32, ns: &Netns, park: &str) -> Result<Self> {
         let mut bpf = load(nflows.max(1))?;
         attach(ns, load_xdp(&mut bpf, "xdp_gen")?, park)?;
-        Ok(Generator { bpf, frame })
+        Ok(Generator { bpf, frame, cpu: None })
+    }
+
+    /// Runs the generator on this CPU only (with it the softirq work its frames cause on the
+    /// peer s0), so that the switch can have the others.
+    pub fn pin(&mut self, cpu: Option<usize>) {
+        self.cpu = cpu;
     }
 
     /// Sends from `dev` in `ns` for `duration` (stops early on Ctrl-C).
@@ -172,7 +179,11 @@ impl Generator {
         let prog: &Xdp = self.bpf.program("xdp_gen").context("no xdp_gen")?.try_into().context("not XDP")?;
         let fd = prog.fd().context("xdp_gen not loaded")?.as_fd();
         let frame = &self.frame;
+        let cpu = self.cpu;
         ns.enter(move || {
+            if let Some(c) = cpu {
+                sys::pin_to_cpu(c).with_context(|| format!("pinning the generator to CPU {c}"))?;
+            }
             let start = Instant::now();
             let mut frames = 0u64;
             let mut interrupted = false;
