@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use benches::rate::frame::udp_frame;
 use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
-use benches::rate::switch::{Switch, SwitchKind, SwitchOptions};
+use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use benches::rate::sys;
 use benches::rate::xdp::{Generator, Pace, Sink};
 use clap::Parser;
@@ -301,10 +301,12 @@ fn measure(
     let s0_before = topo.sw.counters("s0")?;
     let sink_before = sink.read()?;
     let cpu_before = sw.cpu_seconds()?;
+    let softirq_before = softirq_seconds()?;
     let g = generator.run(&topo.gen, "g0", duration, pace, burst)?;
     // Let frames in flight (rings, switch queues) arrive.
     std::thread::sleep(Duration::from_millis(200));
     let cpu = sw.cpu_seconds()? - cpu_before;
+    let softirq = softirq_seconds()? - softirq_before;
     let got = sink.read()?.since(&sink_before);
     let s0 = topo.sw.counters("s0")?;
     let secs = g.elapsed.as_secs_f64().max(1e-9);
@@ -315,6 +317,7 @@ fn measure(
         forwarded_pps: forwarded,
         forwarded_bps: got.bytes as f64 * 8.0 / secs,
         cpu_cores: sw.has_process().then_some(cpu / secs),
+        softirq_cores: Some(softirq / secs),
         cpu_us_per_pkt: (sw.has_process() && got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
         latency_us: latency_percentiles(&got.latency),
         other_frames: got.other,

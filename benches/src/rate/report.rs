@@ -23,6 +23,8 @@ pub struct Row {
     pub forwarded_bps: f64,
     /// Switch CPU seconds per second of run (cores busy).
     pub cpu_cores: Option<f64>,
+    /// CPUs busy in softirq during the run (all of the machine's).
+    pub softirq_cores: Option<f64>,
     /// Switch CPU µs per forwarded packet.
     pub cpu_us_per_pkt: Option<f64>,
     /// p50, p99, p99.9 one-way latency in µs.
@@ -67,8 +69,8 @@ fn mpps(v: f64) -> String {
 pub fn table(rows: &[Row]) -> String {
     let mut s = String::from(
         "| scenario | switch | sent Mpps (g0) | offered Mpps (s0 rx) | forwarded Mpps (k0) | Gbit/s | loss | \
-         switch CPU | latency p50 / p99 / p99.9 µs | vs OVS | command |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+         switch CPU | softirq | latency p50 / p99 / p99.9 µs | vs OVS | command |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         let ovs = rows.iter().find(|o| o.scenario == r.scenario && o.switch == "ovs");
@@ -85,13 +87,14 @@ pub fn table(rows: &[Row]) -> String {
             (_, Some(c)) => format!("{:.1} % of a core", c * 100.0),
             _ => "n/a (softirq)".to_owned(),
         };
+        let softirq = r.softirq_cores.map_or("—".to_owned(), |c| format!("{c:.2} cores"));
         let lat = r.latency_us.map_or("—".to_owned(), |[a, b, c]| format!("{a:.1} / {b:.1} / {c:.1}"));
         if r.scenario == "idle" {
-            let _ = writeln!(s, "| idle | {} | — | — | — | — | — | {cpu} | — | — | `{}` |", r.switch, r.command);
+            let _ = writeln!(s, "| idle | {} | — | — | — | — | — | {cpu} | — | — | — | `{}` |", r.switch, r.command);
         } else {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {:.2} | {:.1} % | {cpu} | {lat} | {vs} | `{}` |",
+                "| {} | {} | {} | {} | {} | {:.2} | {:.1} % | {cpu} | {softirq} | {lat} | {vs} | `{}` |",
                 r.scenario,
                 r.switch,
                 mpps(r.gen_pps),

@@ -109,6 +109,16 @@ fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(get(11)? + get(12)?)
 }
 
+/// Seconds all CPUs have spent in softirq since boot (/proc/stat): the kernel's share of the
+/// forwarding (veth NAPI, XDP, AF_PACKET/AF_XDP delivery), which no process is charged for.
+pub fn softirq_seconds() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("/proc/stat")?;
+    let line = stat.lines().find(|l| l.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
+    // cpu user nice system idle iowait irq softirq ...
+    let ticks: u64 = line.split_whitespace().nth(7).and_then(|v| v.parse().ok()).context("bad /proc/stat")?;
+    Ok(ticks as f64 / sys::clock_ticks() as f64)
+}
+
 fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
