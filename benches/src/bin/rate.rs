@@ -324,3 +324,33 @@ fn measure(
         ..Row::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_scenario_is_known_and_bursts_stay_in_range() {
+        for name in SCENARIOS {
+            assert!(scenario(name).is_some(), "{name}");
+        }
+        assert!(scenario("64b").is_none());
+        assert_eq!(burst_for(1.0), 1);
+        assert_eq!(burst_for(50_000.0), 5);
+        assert_eq!(burst_for(1e9), 64);
+    }
+
+    #[test]
+    fn row_commands_reproduce_the_run_options() {
+        let args = Args::parse_from(["rate", "--duration", "2", "--pps", "30000", "--gen-cpu", "0"]);
+        assert_eq!(
+            row_command(SwitchKind::Ovs, "64b-1flow", &args),
+            "cargo run --release -p benches --bin rate -- --switch ovs --scenario 64b-1flow --duration 2 --gen-cpu 0 \
+             --pps 30000"
+        );
+        assert_eq!(
+            row_command(SwitchKind::Ferrovs, "lat-10", &args),
+            "cargo run --release -p benches --bin rate -- --switch ferrovs --scenario lat-10 --duration 2 --gen-cpu 0"
+        );
+    }
+}

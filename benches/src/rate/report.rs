@@ -74,7 +74,8 @@ pub fn table(rows: &[Row]) -> String {
     );
     for r in rows {
         let ovs = rows.iter().find(|o| o.scenario == r.scenario && o.switch == "ovs");
-        let vs = if r.scenario == "idle" {
+        // Latency rows run at rates of their own: no ratio.
+        let vs = if r.scenario == "idle" || r.scenario.starts_with("lat") {
             "—".to_owned()
         } else {
             match ovs {
