@@ -5,26 +5,35 @@ set -euo pipefail
 what=${1:-test}
 pkgs=()
 need() { command -v "$1" >/dev/null 2>&1 || pkgs+=("$2"); }
-need_file() { [ -e "$1" ] || pkgs+=("$2"); }
+# Header/library packages have no command: ask dpkg.
+need_dev() { for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p"); done; }
 case "$what" in
   test)
     need ip iproute2
     need ping iputils-ping
     need ovs-ofctl openvswitch-common   # stock ovs-ofctl: the oracle for the flow syntax
     need python3 python3
-    need clang-19 clang-19              # benches/build.rs: the rate harness's XDP programs (smoke test)
-    need ethtool ethtool                # rate harness: GRO on the switch's veths
-    need_file /usr/include/bpf/bpf_helpers.h libbpf-dev
+    need clang-19 clang-19              # compiles the XDP program (ebpf/build.rs)
+    need llc-19 llvm-19
+    need m4 m4
+    need bpftool bpftool
+    need ethtool ethtool
+    need iperf3 iperf3                  # AF_XDP daemon tests
+    need_dev libelf-dev libbpf-dev zlib1g-dev
+    need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
+    need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
     ;;
   bench)
     need ip iproute2
-    need clang-19 clang-19              # benches/bpf/*.bpf.c
+    need clang-19 clang-19              # benches/bpf/*.bpf.c (the rate harness)
     need ethtool ethtool
     need ovs-vswitchd openvswitch-switch  # Open vSwitch userspace datapath, the comparison
     need ovsdb-tool openvswitch-common
-    need_file /usr/include/bpf/bpf_helpers.h libbpf-dev
+    need_dev libbpf-dev
     ;;
   demo)
+    need clang-19 clang-19
+    need_dev libbpf-dev
     need ip iproute2
     need ping iputils-ping
     ;;
@@ -38,6 +47,11 @@ if ((${#pkgs[@]})); then
   echo "deps.sh: installing ${pkgs[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+# os-ken: the OpenFlow controller framework of ctl/tests/openflow_controller.rs.
+if [ "$what" = test ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import os_ken' 2>/dev/null; then
+  echo "deps.sh: pip install os-ken"
+  python3 -m pip install -q os-ken
 fi
 for c in clippy rustfmt; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c" 2>/dev/null || true

@@ -1,6 +1,7 @@
 //! `ferrovs appctl`: the ovs-appctl commands for looking inside the switch:
 //! `ofproto/trace BRIDGE FLOW`, `dpctl/dump-flows`, `dpctl/del-flows`, `pmd-stats-show`
-//! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`.
+//! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`, `dpif-netdev/upcall-rate [RATE [BURST]]`
+//! (the per-port budget of cache misses translated per second).
 
 use crate::switch::Runtime;
 use flowtable::odp::DpAction;
@@ -93,6 +94,19 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             }
         }
         "dpctl/del-flows" => rt.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now),
+        "dpif-netdev/upcall-rate" => {
+            let parse = |v: Option<&String>, what: &str| -> Result<Option<u64>, String> {
+                v.map(|t| t.parse::<u64>().map_err(|_| format!("{what} \"{t}\" is not a number"))).transpose()
+            };
+            let rate = parse(rest.first(), "rate")?;
+            let burst = parse(rest.get(1), "burst")?;
+            let mut pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(rate) = rate {
+                let burst = burst.unwrap_or(datapath::upcall_limit::DEFAULT_BURST);
+                pmd.upcall_limit = datapath::upcall_limit::UpcallLimiter::new(rate, burst);
+            }
+            let _ = writeln!(out, "upcall rate limit: {} per second per port (0: unlimited)", pmd.upcall_limit.rate());
+        }
         "dpif/caches" => {
             let on = match rest.first().map(String::as_str) {
                 Some("on") => true,
@@ -114,8 +128,9 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let _ = writeln!(out, "  emc hits: {} ({:.1} %)", s.emc_hits, pct(s.emc_hits));
             let _ = writeln!(out, "  megaflow hits: {} ({:.1} %)", s.megaflow_hits, pct(s.megaflow_hits));
             let _ = writeln!(out, "  miss with success upcall: {} ({:.1} %)", s.upcalls, pct(s.upcalls));
-            let _ = writeln!(out, "  miss with failed upcall: 0");
+            let _ = writeln!(out, "  miss with failed upcall: {} ({:.1} %)", s.upcalls_limited, pct(s.upcalls_limited));
             let _ = writeln!(out, "  packets from unknown ports: {}", s.lost);
+            let _ = writeln!(out, "  malformed frames dropped: {}", s.malformed);
             let _ = writeln!(out, "  megaflows not cached (cache full): {}", s.not_cached);
             let _ = writeln!(out, "  revalidations: {}", s.revalidations);
         }

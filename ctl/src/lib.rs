@@ -4,8 +4,10 @@
 
 pub mod appctl;
 pub mod config;
+pub mod devwatch;
 pub mod logger;
 pub mod ofctl;
+pub mod openflow;
 pub mod process;
 pub mod rpc;
 pub mod server;

@@ -199,8 +199,8 @@ pub fn dump_ports(bridge: &Bridge, counters: &BTreeMap<DpPort, PortCounters>) ->
         let label = if *no == PortNo::LOCAL { "LOCAL".to_owned() } else { format!("{:>2}", no.0) };
         let _ = writeln!(
             out,
-            "  port {label}: rx pkts={}, bytes={}, drop=0, errs=0, frame=0, over=0, crc=0",
-            c.rx_packets, c.rx_bytes
+            "  port {label}: rx pkts={}, bytes={}, drop={}, errs={}, frame=0, over=0, crc=0",
+            c.rx_packets, c.rx_bytes, c.rx_dropped, c.rx_errors
         );
         let _ = writeln!(
             out,

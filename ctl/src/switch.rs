@@ -6,6 +6,7 @@
 //! committed, and the configuration is saved before the new state replaces the old.
 
 use crate::config::{self, Config, FailMode, Interface, OFPORT_LOCAL};
+use datapath::netdev::afxdp::{AfxdpNetdev, AfxdpOptions};
 use datapath::netdev::tap::TapNetdev;
 use datapath::netdev::Netdev;
 use datapath::pmd::{Pmd, SwitchState};
@@ -38,6 +39,9 @@ pub struct Runtime {
     dp_ports: BTreeMap<(String, String), DpPort>,
     /// Kind of device open on each datapath port.
     open_kinds: BTreeMap<DpPort, String>,
+    /// Interface index each kernel device was opened on (not for internal ports: those are
+    /// our own taps and keep working wherever they are moved).
+    open_ifindex: BTreeMap<DpPort, u32>,
     next_dp: u32,
     start: Instant,
 }
@@ -70,10 +74,23 @@ fn vlan_config(p: &config::Port) -> VlanConfig {
     VlanConfig { mode, tag: p.tag, trunks: p.trunks.clone() }
 }
 
+/// Whether ports of this interface type are kernel devices the switch attaches to (and can
+/// lose when they are deleted, renamed or moved).
+fn is_kernel_device(kind: &str) -> bool {
+    matches!(kind, "" | "system" | "afxdp" | "tap")
+}
+
 fn open_netdev(iface: &Interface) -> Result<Box<dyn Netdev>, String> {
     let r = match iface.kind.as_str() {
         "internal" => TapNetdev::internal(&iface.name, Some(mac_for(&iface.name))),
-        "tap" | "" | "afxdp" => TapNetdev::attach(&iface.name),
+        "tap" | "system" => TapNetdev::attach(&iface.name),
+        // An existing netdev: AF_XDP, as Open vSwitch's `afxdp` type.
+        "" | "afxdp" => {
+            return AfxdpOptions::from_options(&iface.options)
+                .and_then(|o| AfxdpNetdev::open_with(&iface.name, o))
+                .map(|d| Box::new(d) as Box<dyn Netdev>)
+                .map_err(|e| format!("{}: could not open device with AF_XDP: {e}", iface.name));
+        }
         other => return Err(format!("{}: interface type \"{other}\" is not supported yet", iface.name)),
     };
     r.map(|d| Box::new(d) as Box<dyn Netdev>).map_err(|e| format!("{}: could not open device: {e}", iface.name))
@@ -90,6 +107,7 @@ impl Runtime {
             pmd: Arc::default(),
             dp_ports: BTreeMap::new(),
             open_kinds: BTreeMap::new(),
+            open_ifindex: BTreeMap::new(),
             next_dp: 1,
             start: Instant::now(),
         }
@@ -121,6 +139,54 @@ impl Runtime {
     pub fn restore(&mut self, cfg: Config) {
         if let Err(e) = self.reconcile(cfg, false, true) {
             log::error!("restoring the configuration: {e}");
+        }
+    }
+
+    fn note_opened(&mut self, dp: DpPort, iface: &Interface) {
+        self.open_kinds.insert(dp, iface.kind.clone());
+        self.open_ifindex.remove(&dp);
+        if is_kernel_device(&iface.kind) {
+            if let Ok(ifindex) = datapath::sys::ifindex(&iface.name) {
+                self.open_ifindex.insert(dp, ifindex);
+            }
+        }
+    }
+
+    /// Follows the kernel's links, as Open vSwitch does on link notifications: a port whose
+    /// device was deleted, renamed or moved to another namespace (its name no longer resolves
+    /// to the interface index it was opened on, or the kernel announced that index gone) is
+    /// closed but stays configured; when a device of that name is back, it is reopened. Internal
+    /// ports are the switch's own taps and keep working in any namespace, so they are left alone.
+    pub fn refresh_devices(&mut self, gone: &[u32]) {
+        let wanted: Vec<(DpPort, Interface)> = self
+            .config
+            .bridges
+            .values()
+            .flat_map(|b| b.ports.values().map(move |p| (b, p)))
+            .filter(|(_, p)| is_kernel_device(&p.interface.kind))
+            .filter_map(|(b, p)| Some((*self.dp_ports.get(&(b.name.clone(), p.name.clone()))?, p.interface.clone())))
+            .collect();
+        for (dp, iface) in wanted {
+            let now_index = datapath::sys::ifindex(&iface.name).ok();
+            let mut netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            let opened_on = self.open_ifindex.get(&dp).copied();
+            if netdevs.contains_key(&dp) && (now_index != opened_on || opened_on.is_some_and(|i| gone.contains(&i))) {
+                log::warn!("{}: device gone (deleted, renamed or moved); port kept, closed", iface.name);
+                netdevs.remove(&dp);
+                self.open_kinds.remove(&dp);
+                self.open_ifindex.remove(&dp);
+            }
+            if !netdevs.contains_key(&dp) && now_index.is_some() {
+                match open_netdev(&iface) {
+                    Ok(dev) => {
+                        log::info!("{}: device back, reopened", iface.name);
+                        netdevs.insert(dp, dev);
+                        drop(netdevs);
+                        self.note_opened(dp, &iface);
+                    }
+                    Err(e) => log::debug!("{e}"),
+                }
+            }
         }
     }
 
@@ -157,17 +223,19 @@ impl Runtime {
         }
         // Commit: devices first, then the state the poll thread reads.
         {
-            let mut netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            let devices = Arc::clone(&self.netdevs);
+            let mut netdevs = devices.lock().unwrap_or_else(PoisonError::into_inner);
             netdevs.retain(|dp, _| wanted.contains_key(dp));
             self.open_kinds.retain(|dp, _| wanted.contains_key(dp));
+            self.open_ifindex.retain(|dp, _| wanted.contains_key(dp));
             for (dp, dev) in opened {
                 if let Some(iface) = wanted.get(&dp) {
                     log::info!(
                         "{}: opened ({})",
                         iface.name,
-                        if iface.kind.is_empty() { "system" } else { &iface.kind }
+                        if iface.kind.is_empty() { "afxdp" } else { &iface.kind }
                     );
-                    self.open_kinds.insert(dp, iface.kind.clone());
+                    self.note_opened(dp, iface);
                 }
                 netdevs.insert(dp, dev);
             }

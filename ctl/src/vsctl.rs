@@ -397,7 +397,8 @@ fn set_interface_column(i: &mut Interface, setting: &str, bridge: &Bridge) -> Re
                     "type: \"{v}\" is not a supported interface type (system, afxdp, internal, tap, patch, gre)"
                 ));
             }
-            i.kind = if v == "system" { String::new() } else { v.to_owned() };
+            // "system" stays distinct from "" (AF_XDP): it is the AF_PACKET port.
+            v.clone_into(&mut i.kind);
         }
         "options" => set_map(&mut i.options, key, v)?,
         "external_ids" => set_map(&mut i.external_ids, key, v)?,

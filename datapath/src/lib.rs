@@ -4,7 +4,9 @@
 //! two caches: the exact-match cache ([`emc`]) and the megaflow cache ([`megaflow`], tuple-space
 //! search over wildcarded flows). A miss is translated by the OpenFlow pipeline
 //! (`flowtable::xlate`) and installed as a new megaflow ([`flow`]); flow-table changes trigger
-//! [`revalidate`]. The caches are pure data structures, tested without sockets.
+//! [`revalidate`]. The caches are pure data structures, tested without sockets. Malformed frames
+//! are counted and dropped before any lookup; misses are rate-limited per port
+//! ([`upcall_limit`]).
 
 pub mod emc;
 pub mod flow;
@@ -14,6 +16,8 @@ pub mod pmd;
 pub mod poll;
 pub mod revalidate;
 pub mod sys;
+pub mod upcall_limit;
+pub mod xsk;
 
 pub use flow::Megaflow;
 pub use megaflow::MegaflowCache;

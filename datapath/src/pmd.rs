@@ -9,12 +9,13 @@ use crate::emc::{key_hash, ExactMatchCache};
 use crate::flow::Megaflow;
 use crate::megaflow::MegaflowCache;
 use crate::revalidate::revalidate;
+use crate::upcall_limit::UpcallLimiter;
 use flowtable::bridge::Bridge;
-use flowtable::extract::flow_extract;
+use flowtable::extract::extract_checked;
 use flowtable::odp_exec::{execute, DpSink};
 use flowtable::rule::Millis;
 use flowtable::xlate::{xlate, SideEffect};
-use flowtable::{DpPort, PortNo};
+use flowtable::{DpPort, FlowKey, PortNo};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -55,6 +56,10 @@ pub struct PmdStats {
     pub not_cached: u64,
     /// Revalidation passes.
     pub revalidations: u64,
+    /// Malformed frames dropped (runts, bad IPv4 headers or checksums, truncated headers).
+    pub malformed: u64,
+    /// Misses dropped because their port used up its upcall budget.
+    pub upcalls_limited: u64,
 }
 
 /// Counters of one datapath port, as `ovs-ofctl dump-ports` reports them.
@@ -70,6 +75,10 @@ pub struct PortCounters {
     pub tx_bytes: u64,
     /// Frames dropped on transmit.
     pub tx_dropped: u64,
+    /// Malformed frames received (dropped).
+    pub rx_errors: u64,
+    /// Frames received but dropped by the upcall limit.
+    pub rx_dropped: u64,
 }
 
 /// One poll thread's caches and counters.
@@ -86,6 +95,8 @@ pub struct Pmd {
     pub side_effects: Vec<SideEffect>,
     /// Per-port counters.
     pub ports: BTreeMap<DpPort, PortCounters>,
+    /// Upcall budget per input port.
+    pub upcall_limit: UpcallLimiter,
 }
 
 impl Default for Pmd {
@@ -97,6 +108,7 @@ impl Default for Pmd {
             stats: PmdStats::default(),
             side_effects: Vec::new(),
             ports: BTreeMap::new(),
+            upcall_limit: UpcallLimiter::default(),
         }
     }
 }
@@ -126,9 +138,14 @@ impl Pmd {
             return;
         };
         let (megaflows, emc) = self.caches.entry(bridge).or_default();
+        let mut key = FlowKey::ZERO;
         for frame in frames.iter_mut() {
             self.stats.packets += 1;
-            let key = flow_extract(frame, of_port);
+            if extract_checked(frame, of_port, &mut key).is_err() {
+                self.stats.malformed += 1;
+                self.ports.entry(in_port).or_default().rx_errors += 1;
+                continue;
+            }
             let len = frame.len() as u64;
             let flow = if self.caches_enabled {
                 let h = key_hash(&key);
@@ -149,6 +166,11 @@ impl Pmd {
             let flow = if let Some(f) = flow {
                 f
             } else {
+                if self.caches_enabled && !self.upcall_limit.allow(in_port, now) {
+                    self.stats.upcalls_limited += 1;
+                    self.ports.entry(in_port).or_default().rx_dropped += 1;
+                    continue;
+                }
                 self.stats.upcalls += 1;
                 let x = xlate(&state.bridges, bridge, &key, now);
                 self.side_effects.extend(x.side_effects.iter().cloned());

@@ -137,23 +137,30 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// read(2) into `buf`.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for writes of buf.len() bytes.
-    cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+/// Receives one frame into `buf` (cleared first), with recv(2) on a packet socket or read(2)
+/// on a tap. The frame is written into the vector's spare capacity, so a receive costs only the
+/// bytes it copies (no zeroing of a 64 KiB buffer per frame).
+pub fn recv_frame(fd: RawFd, buf: &mut Vec<u8>, packet_socket: bool) -> io::Result<usize> {
+    buf.clear();
+    buf.reserve(MAX_FRAME);
+    let room = buf.capacity();
+    let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
+    let got = if packet_socket {
+        // SAFETY: `ptr` is valid for writes of `room` bytes (the vector's capacity).
+        cvt_size(unsafe { libc::recv(fd, ptr, room, libc::MSG_DONTWAIT | libc::MSG_TRUNC) })?.min(room)
+    } else {
+        // SAFETY: as above.
+        cvt_size(unsafe { libc::read(fd, ptr, room) })?
+    };
+    // SAFETY: the kernel initialised the first `got` bytes (got <= room = capacity).
+    unsafe { buf.set_len(got) };
+    Ok(got)
 }
 
 /// write(2) of `buf`.
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: buf is valid for reads of buf.len() bytes.
     cvt_size(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) })
-}
-
-/// recv(2) into `buf`, non-blocking.
-pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: buf is valid for writes of buf.len() bytes.
-    cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT | libc::MSG_TRUNC) })
-        .map(|n| n.min(buf.len()))
 }
 
 /// send(2) of `buf`, non-blocking.
@@ -208,4 +215,102 @@ pub fn complete_checksum(buf: &mut [u8]) -> &mut [u8] {
         }
     }
     frame
+}
+
+/// A link change announced by the kernel (rtnetlink `RTM_NEWLINK`/`RTM_DELLINK`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// Interface index.
+    pub ifindex: u32,
+    /// Whether the link left this namespace (deleted or moved away).
+    pub deleted: bool,
+}
+
+/// A netlink socket subscribed to this namespace's link changes (`RTMGRP_LINK`).
+pub fn link_monitor() -> io::Result<OwnedFd> {
+    // SAFETY: socket has no memory-safety preconditions.
+    let fd = cvt(unsafe {
+        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, libc::NETLINK_ROUTE)
+    })?;
+    // SAFETY: fd was just returned by socket and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are valid.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as u16;
+    addr.nl_groups = libc::RTMGRP_LINK as u32;
+    // SAFETY: addr is a valid sockaddr_nl and the length passed is its size.
+    cvt(unsafe {
+        libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32)
+    })?;
+    Ok(fd)
+}
+
+/// Waits up to `timeout_ms` for link changes on a [`link_monitor`] socket and appends them to
+/// `events`. A receive-queue overflow (ENOBUFS) is reported as an error: the caller must then
+/// re-check every link.
+pub fn recv_link_events(fd: RawFd, timeout_ms: i32, events: &mut Vec<LinkEvent>) -> io::Result<()> {
+    let mut ready = Vec::new();
+    poll_readable(&[fd], timeout_ms, &mut ready)?;
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        // SAFETY: buf is valid for writes of buf.len() bytes.
+        let n = match cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) }) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        parse_link_messages(&buf[..n.min(buf.len())], events);
+    }
+}
+
+/// Parses rtnetlink messages (nlmsghdr + ifinfomsg), keeping link additions and removals.
+fn parse_link_messages(mut data: &[u8], events: &mut Vec<LinkEvent>) {
+    const NLMSG_HDRLEN: usize = 16;
+    while data.len() >= NLMSG_HDRLEN {
+        let len = u32::from_ne_bytes([data[0], data[1], data[2], data[3]]) as usize;
+        let kind = u16::from_ne_bytes([data[4], data[5]]);
+        if len < NLMSG_HDRLEN || len > data.len() {
+            return;
+        }
+        // ifinfomsg: family (1), pad (1), type (2), index (4), flags (4), change (4).
+        if (kind == libc::RTM_NEWLINK || kind == libc::RTM_DELLINK) && len >= NLMSG_HDRLEN + 8 {
+            let i = NLMSG_HDRLEN + 4;
+            let ifindex = u32::from_ne_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
+            events.push(LinkEvent { ifindex, deleted: kind == libc::RTM_DELLINK });
+        }
+        let step = (len + 3) & !3;
+        data = data.get(step..).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nlmsg(kind: u16, ifindex: u32) -> Vec<u8> {
+        let mut m = Vec::new();
+        m.extend_from_slice(&32u32.to_ne_bytes());
+        m.extend_from_slice(&kind.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]);
+        m.extend_from_slice(&[0, 0, 1, 0]);
+        m.extend_from_slice(&ifindex.to_ne_bytes());
+        m.extend_from_slice(&[0; 8]);
+        m
+    }
+
+    #[test]
+    fn link_messages_parse_and_bad_lengths_stop_the_walk() {
+        let mut data = nlmsg(libc::RTM_NEWLINK, 7);
+        data.extend(nlmsg(libc::RTM_DELLINK, 9));
+        data.extend(nlmsg(libc::RTM_NEWADDR, 3));
+        let mut events = Vec::new();
+        parse_link_messages(&data, &mut events);
+        assert_eq!(events, [LinkEvent { ifindex: 7, deleted: false }, LinkEvent { ifindex: 9, deleted: true }]);
+        let mut bad = nlmsg(libc::RTM_DELLINK, 1);
+        bad[0] = 200;
+        events.clear();
+        parse_link_messages(&bad, &mut events);
+        parse_link_messages(&bad[..10], &mut events);
+        assert!(events.is_empty());
+    }
 }

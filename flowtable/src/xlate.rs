@@ -98,6 +98,22 @@ pub fn xlate_with(bridges: &[Bridge], bridge: usize, key: &FlowKey, now: Millis,
     ctx.out
 }
 
+/// Translates an action list applied to a packet with key `key` on `bridge`, outside any
+/// rule: what an OpenFlow PACKET_OUT does (Open vSwitch's `ofproto_packet_out`). `output:TABLE`
+/// and `resubmit` run the bridge's tables; the action set is executed at the end.
+pub fn xlate_actions(bridges: &[Bridge], bridge: usize, key: &FlowKey, actions: &[Action], now: Millis) -> Xlation {
+    let mut ctx = Ctx::new(bridges, bridge, *key, now, false);
+    ctx.out.wc.set_all(Field::InPort);
+    ctx.do_actions(actions, false);
+    if ctx.out.error.is_none() && !ctx.action_set.is_empty() && !ctx.dropped {
+        ctx.execute_action_set();
+    }
+    if ctx.out.error.is_some() {
+        ctx.out.actions.clear();
+    }
+    ctx.out
+}
+
 /// Translation state.
 pub(crate) struct Ctx<'a> {
     bridges: &'a [Bridge],

@@ -182,6 +182,9 @@ proptest! {
     fn key_matches_what_etherparse_built(p in pkt(), port in 1u16..100) {
         let f = build(&p);
         let k = flow_extract(&f, PortNo(port));
+        let mut checked = flowtable::FlowKey::ZERO;
+        prop_assert_eq!(flowtable::extract::extract_checked(&f, PortNo(port), &mut checked), Ok(()));
+        prop_assert_eq!(checked, k);
         prop_assert_eq!(k.get(Field::InPort), u128::from(port));
         prop_assert_eq!(k.get(Field::EthSrc), mac(p.src));
         prop_assert_eq!(k.get(Field::EthDst), mac(p.dst));

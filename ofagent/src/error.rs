@@ -112,6 +112,33 @@ pub enum OfError {
     /// OFPBFC_MSG_BAD_XID: a bundled message whose xid differs from the outer one.
     #[error("bundled message xid differs from the bundle message's")]
     BundleBadXid,
+    /// NXBRC_NXM_INVALID: an NXM match Open vSwitch refuses (a cookie filter in an add).
+    #[error("invalid NXM match")]
+    NxmInvalid,
+    /// OFPTFFC_EPERM: the switch does not let table features be set.
+    #[error("table features cannot be changed")]
+    TableFeaturesEperm,
+    /// OFPMMFC_METER_EXISTS: adding a meter that exists.
+    #[error("meter exists")]
+    MeterExists,
+    /// OFPMMFC_INVALID_METER: a meter id out of range.
+    #[error("invalid meter id")]
+    InvalidMeter,
+    /// OFPMMFC_UNKNOWN_METER: modifying or using a meter that does not exist.
+    #[error("unknown meter")]
+    UnknownMeter,
+    /// OFPMMFC_BAD_COMMAND: unknown meter_mod command.
+    #[error("unknown meter_mod command {0}")]
+    BadMeterCommand(u16),
+    /// OFPMMFC_BAD_FLAGS: unsupported or contradictory meter flags.
+    #[error("bad meter flags")]
+    BadMeterFlags,
+    /// OFPMMFC_BAD_BAND: an unknown band type.
+    #[error("bad meter band")]
+    BadMeterBand,
+    /// OFPMMFC_OUT_OF_METERS: no more meters (what a switch without meters answers).
+    #[error("out of meters")]
+    OutOfMeters,
     /// A value that this version cannot carry (encode side; never from the wire).
     #[error("cannot encode in this OpenFlow version: {0}")]
     Unencodable(&'static str),
@@ -201,6 +228,28 @@ impl OfError {
             Self::BadBucket(_) => Of(6, 12),
             Self::BundleBadXid if of10 => unencodable,
             Self::BundleBadXid => ErrorCode::Onf(2309),
+            Self::MeterExists
+            | Self::InvalidMeter
+            | Self::UnknownMeter
+            | Self::BadMeterCommand(_)
+            | Self::BadMeterFlags
+            | Self::BadMeterBand
+            | Self::OutOfMeters
+                if of10 =>
+            {
+                unencodable
+            }
+            Self::TableFeaturesEperm if of10 => unencodable,
+            Self::TableFeaturesEperm => Of(13, 5),
+            Self::NxmInvalid if of10 => Nx(1, 256),
+            Self::NxmInvalid => Nx(2, 0),
+            Self::MeterExists => Of(12, 1),
+            Self::InvalidMeter => Of(12, 2),
+            Self::UnknownMeter => Of(12, 3),
+            Self::BadMeterCommand(_) => Of(12, 4),
+            Self::BadMeterFlags => Of(12, 5),
+            Self::BadMeterBand => Of(12, 8),
+            Self::OutOfMeters => Of(12, 10),
             Self::Unencodable(_) => unencodable,
         }
     }

@@ -7,13 +7,18 @@
 //!
 //! Covered: HELLO (version bitmap, [`negotiate`]), ERROR, ECHO, FEATURES, GET/SET_CONFIG,
 //! BARRIER, PACKET_IN, PACKET_OUT, FLOW_MOD, FLOW_REMOVED, PORT_STATUS, PORT_MOD (1.0 and 1.3);
-//! GROUP_MOD, TABLE_MOD, ROLE, GET/SET_ASYNC (1.3); stats/multipart desc and port_desc;
-//! Nicira NXT_SET_FLOW_FORMAT, NXT_FLOW_MOD, NXT_FLOW_MOD_TABLE_ID, NXT_SET_PACKET_IN_FORMAT,
-//! NXT_SET_CONTROLLER_ID; NXM/OXM for every `flowtable::Field`; OpenFlow 1.0/1.3 actions,
-//! 1.3 instructions and the common Nicira actions. Everything else decodes to an error that
-//! maps onto the OFPT_ERROR Open vSwitch would send.
+//! GROUP_MOD, METER_MOD, TABLE_MOD, ROLE, GET/SET_ASYNC (1.3); stats/multipart desc, flow,
+//! aggregate, table, port, queue and port_desc (1.0 and 1.3 where the version has them),
+//! group, group_desc, group_features, meter, meter_config, meter_features, table_features
+//! (1.3), with OFPSF_REPLY_MORE and [`codec::encode_stats_reply_split`] for long replies;
+//! Nicira NXST_FLOW/NXST_AGGREGATE, NXT_SET_FLOW_FORMAT, NXT_FLOW_MOD (cookie filters too),
+//! NXT_FLOW_MOD_TABLE_ID, NXT_SET_PACKET_IN_FORMAT, NXT_SET_CONTROLLER_ID, NXT_FLOW_REMOVED,
+//! NXT_PACKET_IN2; ONF bundles (1.3); NXM/OXM for every `flowtable::Field`; OpenFlow 1.0/1.3
+//! actions, 1.3 instructions and the Nicira actions (learn, controller2 included). Everything
+//! else decodes to an error that maps onto the OFPT_ERROR Open vSwitch would send.
 
 pub mod codec;
+pub mod conn;
 pub mod error;
 pub mod framing;
 pub mod header;

@@ -104,6 +104,12 @@ pub enum Message {
     PortMod(PortMod),
     /// OFPT_FLOW_MOD.
     FlowMod(Box<FlowMod>),
+    /// OFPT_METER_MOD (1.3).
+    MeterMod(Box<MeterMod>),
+    /// NXT_PACKET_IN2 (Nicira, property based).
+    NxPacketIn2(Box<PacketIn2>),
+    /// NXT_FLOW_REMOVED (Nicira, NXM match; `table_id` is carried).
+    NxFlowRemoved(Box<FlowRemoved>),
     /// OFPT_PORT_STATUS.
     PortStatus {
         /// OFPPR_ADD (0), OFPPR_DELETE (1) or OFPPR_MODIFY (2).
@@ -181,7 +187,7 @@ pub struct FlowRemoved {
     pub duration_nsec: u32,
     /// The flow's idle timeout.
     pub idle_timeout: u16,
-    /// The flow's hard timeout (1.3 only; 0 in 1.0).
+    /// The flow's hard timeout (1.3 only; 0 in 1.0 and NXT_FLOW_REMOVED, not sent there).
     pub hard_timeout: u16,
     /// Packets matched.
     pub packet_count: u64,
@@ -211,27 +217,475 @@ pub struct AsyncConfig {
     pub flow_removed_mask: [u32; 2],
 }
 
-/// A stats/multipart request.
+/// A stats/multipart request. Answer each with the [`StatsReply`] variant of the same name
+/// (and the same `nx` flag for flow and aggregate requests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsRequest {
     /// OFPMP_DESC.
     Desc,
-    /// OFPMP_PORT_DESC (1.3).
+    /// OFPMP_PORT_DESC (1.3; also OpenFlow 1.0 as Open vSwitch extends it).
     PortDesc,
+    /// OFPST_FLOW / OFPMP_FLOW, or Nicira NXST_FLOW when `nx` is set.
+    Flow(Box<FlowStatsRequest>),
+    /// OFPST_AGGREGATE / OFPMP_AGGREGATE, or Nicira NXST_AGGREGATE when `nx` is set.
+    Aggregate(Box<FlowStatsRequest>),
+    /// OFPST_TABLE / OFPMP_TABLE.
+    Table,
+    /// OFPST_PORT / OFPMP_PORT_STATS for one port, or all with `PortNo::NONE` (OFPP_ANY in 1.3).
+    Port(PortNo),
+    /// OFPST_QUEUE / OFPMP_QUEUE.
+    Queue {
+        /// Port, `PortNo::NONE` for all (sent as OFPP_ALL in 1.0, OFPP_ANY in 1.3).
+        port_no: PortNo,
+        /// Queue, [`QUEUE_ALL`] for all.
+        queue_id: u32,
+    },
+    /// OFPMP_GROUP (1.3): one group, or `GROUP_ALL`.
+    Group(u32),
+    /// OFPMP_GROUP_DESC (1.3).
+    GroupDesc,
+    /// OFPMP_GROUP_FEATURES (1.3).
+    GroupFeatures,
+    /// OFPMP_METER (1.3): one meter, or [`METER_ALL`].
+    Meter(u32),
+    /// OFPMP_METER_CONFIG (1.3): one meter, or [`METER_ALL`].
+    MeterConfig(u32),
+    /// OFPMP_METER_FEATURES (1.3).
+    MeterFeatures,
+    /// OFPMP_TABLE_FEATURES (1.3): empty to query (what `ovs-ofctl dump-table-features` sends),
+    /// non-empty to set.
+    TableFeatures(Vec<TableFeatures>),
 }
 
-/// A stats/multipart reply.
+/// A stats/multipart reply. Variants holding lists carry `more` (OFPSF_REPLY_MORE): a sender
+/// splits a long list over several replies with `more` set on all but the last (see
+/// [`crate::codec::encode_stats_reply_split`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatsReply {
     /// OFPMP_DESC.
     Desc(Box<DescStats>),
-    /// OFPMP_PORT_DESC (1.3).
+    /// OFPMP_PORT_DESC (1.3; also OpenFlow 1.0, with `ofp_phy_port`s).
     PortDesc {
         /// The ports.
         ports: Vec<PortDesc>,
         /// OFPSF_REPLY_MORE: more replies follow.
         more: bool,
     },
+    /// OFPST_FLOW / OFPMP_FLOW, or Nicira NXST_FLOW when `nx` is set.
+    Flow {
+        /// One entry per flow.
+        flows: Vec<FlowStats>,
+        /// NXST_FLOW (Nicira, NXM matches) rather than the standard format.
+        nx: bool,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPST_AGGREGATE / OFPMP_AGGREGATE, or Nicira NXST_AGGREGATE when `nx` is set.
+    Aggregate {
+        /// The totals.
+        stats: AggregateStats,
+        /// NXST_AGGREGATE rather than the standard format.
+        nx: bool,
+    },
+    /// OFPST_TABLE / OFPMP_TABLE.
+    Table {
+        /// One entry per table.
+        tables: Vec<TableStats>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPST_PORT / OFPMP_PORT_STATS.
+    Port {
+        /// One entry per port.
+        ports: Vec<PortStats>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPST_QUEUE / OFPMP_QUEUE (empty when queues are not modelled).
+    Queue {
+        /// One entry per queue.
+        queues: Vec<QueueStats>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPMP_GROUP (1.3).
+    Group {
+        /// One entry per group.
+        groups: Vec<GroupStats>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPMP_GROUP_DESC (1.3).
+    GroupDesc {
+        /// One entry per group.
+        groups: Vec<GroupDesc>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPMP_GROUP_FEATURES (1.3).
+    GroupFeatures(GroupFeatures),
+    /// OFPMP_METER (1.3).
+    Meter {
+        /// One entry per meter.
+        meters: Vec<MeterStats>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPMP_METER_CONFIG (1.3).
+    MeterConfig {
+        /// One entry per meter.
+        meters: Vec<MeterConfig>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+    /// OFPMP_METER_FEATURES (1.3).
+    MeterFeatures(MeterFeatures),
+    /// OFPMP_TABLE_FEATURES (1.3).
+    TableFeatures {
+        /// One entry per table.
+        tables: Vec<TableFeatures>,
+        /// OFPSF_REPLY_MORE.
+        more: bool,
+    },
+}
+
+impl StatsReply {
+    /// OFPSF_REPLY_MORE of this reply (false for single-body replies).
+    pub fn more(&self) -> bool {
+        match self {
+            Self::PortDesc { more, .. }
+            | Self::Flow { more, .. }
+            | Self::Table { more, .. }
+            | Self::Port { more, .. }
+            | Self::Queue { more, .. }
+            | Self::Group { more, .. }
+            | Self::GroupDesc { more, .. }
+            | Self::Meter { more, .. }
+            | Self::MeterConfig { more, .. }
+            | Self::TableFeatures { more, .. } => *more,
+            Self::Desc(_) | Self::Aggregate { .. } | Self::GroupFeatures(_) | Self::MeterFeatures(_) => false,
+        }
+    }
+}
+
+/// Queue id meaning "all queues" (OFPQ_ALL).
+pub const QUEUE_ALL: u32 = 0xffff_ffff;
+/// Meter id meaning "all meters" (OFPM_ALL).
+pub const METER_ALL: u32 = 0xffff_ffff;
+
+/// Body of a flow or aggregate stats request (OpenFlow 1.0, 1.3 and Nicira share it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowStatsRequest {
+    /// Table to read, `flowtable::flow_mod::TABLE_ALL` (0xff) for all.
+    pub table_id: u8,
+    /// Only flows that output to this port (`PortNo::NONE`: any).
+    pub out_port: PortNo,
+    /// Only flows that output to this group (`GROUP_ANY`: any; 1.3 only).
+    pub out_group: u32,
+    /// Only flows whose cookie equals `cookie` in the bits of `cookie_mask` (1.3 only).
+    pub cookie: u64,
+    /// Cookie bits to compare (0: any cookie).
+    pub cookie_mask: u64,
+    /// Only flows that this (non-strict) match covers.
+    pub match_: Match,
+    /// Nicira NXST_FLOW / NXST_AGGREGATE (NXM match) rather than the standard request.
+    pub nx: bool,
+}
+
+impl Default for FlowStatsRequest {
+    fn default() -> Self {
+        FlowStatsRequest {
+            table_id: flowtable::flow_mod::TABLE_ALL,
+            out_port: PortNo::NONE,
+            out_group: flowtable::flow_mod::GROUP_ANY,
+            cookie: 0,
+            cookie_mask: 0,
+            match_: Match::ANY,
+            nx: false,
+        }
+    }
+}
+
+/// One flow in a flow stats reply (`ofp_flow_stats` 1.0/1.3, `nx_flow_stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FlowStats {
+    /// Table the flow is in.
+    pub table_id: u8,
+    /// Seconds the flow has lived.
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec`.
+    pub duration_nsec: u32,
+    /// Priority.
+    pub priority: u16,
+    /// Idle timeout (seconds, 0: none).
+    pub idle_timeout: u16,
+    /// Hard timeout (seconds, 0: none).
+    pub hard_timeout: u16,
+    /// OFPFF_* flags (OpenFlow 1.3 only; 0 elsewhere).
+    pub flags: u16,
+    /// Cookie.
+    pub cookie: u64,
+    /// Packets matched.
+    pub packet_count: u64,
+    /// Bytes matched.
+    pub byte_count: u64,
+    /// Seconds since the flow last matched (Nicira only; `None`: unknown).
+    pub idle_age: Option<u16>,
+    /// Seconds since the flow was added or modified (Nicira only; `None`: unknown).
+    pub hard_age: Option<u16>,
+    /// The flow's match.
+    pub match_: Match,
+    /// Actions (1.3: instructions inline, as in `FlowMod`).
+    pub actions: Vec<flowtable::Action>,
+}
+
+/// Aggregate stats reply body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AggregateStats {
+    /// Packets matched by the selected flows.
+    pub packet_count: u64,
+    /// Bytes matched by the selected flows.
+    pub byte_count: u64,
+    /// Number of flows selected.
+    pub flow_count: u32,
+}
+
+/// One table in a table stats reply (1.0 `ofp_table_stats` is 64 bytes with name, wildcards and
+/// max_entries; 1.3's is 24 bytes without them: they decode as empty/0 and are not sent).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableStats {
+    /// Table id.
+    pub table_id: u8,
+    /// Name (1.0 only, < 32 bytes).
+    pub name: String,
+    /// OFPFW10_* wildcards the table supports (1.0 only).
+    pub wildcards: u32,
+    /// Maximum flows (1.0 only).
+    pub max_entries: u32,
+    /// Flows in the table.
+    pub active_count: u32,
+    /// Packets looked up.
+    pub lookup_count: u64,
+    /// Packets that hit.
+    pub matched_count: u64,
+}
+
+/// One port in a port stats reply (`ofp_port_stats`; durations are 1.3 only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortStats {
+    /// Port.
+    pub port_no: PortNo,
+    /// Received packets.
+    pub rx_packets: u64,
+    /// Transmitted packets.
+    pub tx_packets: u64,
+    /// Received bytes.
+    pub rx_bytes: u64,
+    /// Transmitted bytes.
+    pub tx_bytes: u64,
+    /// Received packets dropped.
+    pub rx_dropped: u64,
+    /// Transmit drops.
+    pub tx_dropped: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+    /// Frame alignment errors.
+    pub rx_frame_err: u64,
+    /// Receive overruns.
+    pub rx_over_err: u64,
+    /// CRC errors.
+    pub rx_crc_err: u64,
+    /// Collisions.
+    pub collisions: u64,
+    /// Seconds the port has existed (1.3 only).
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec` (1.3 only).
+    pub duration_nsec: u32,
+}
+
+/// One queue in a queue stats reply (durations are 1.3 only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    /// Port.
+    pub port_no: PortNo,
+    /// Queue id.
+    pub queue_id: u32,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Packets dropped.
+    pub tx_errors: u64,
+    /// Seconds the queue has existed (1.3 only).
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec` (1.3 only).
+    pub duration_nsec: u32,
+}
+
+/// One group in a group stats reply (`ofp_group_stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupStats {
+    /// Group id.
+    pub group_id: u32,
+    /// Flows and groups that refer to this group.
+    pub ref_count: u32,
+    /// Packets processed.
+    pub packet_count: u64,
+    /// Bytes processed.
+    pub byte_count: u64,
+    /// Seconds the group has existed.
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec`.
+    pub duration_nsec: u32,
+    /// Per bucket `(packet_count, byte_count)`, in bucket order.
+    pub buckets: Vec<(u64, u64)>,
+}
+
+/// One group in a group description reply (`ofp_group_desc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDesc {
+    /// Group type.
+    pub group_type: flowtable::flow_mod::GroupType,
+    /// Group id.
+    pub group_id: u32,
+    /// Buckets (bucket ids are not carried by 1.3 and decode as 0, 1, 2, ...).
+    pub buckets: Vec<flowtable::flow_mod::Bucket>,
+}
+
+/// Group features reply body (`ofp_group_features`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GroupFeatures {
+    /// Bitmap of OFPGT_* types supported.
+    pub types: u32,
+    /// OFPGFC_* capability bits.
+    pub capabilities: u32,
+    /// Maximum groups per type (all, select, indirect, fast failover).
+    pub max_groups: [u32; 4],
+    /// Bitmaps of OFPAT_* actions supported per type.
+    pub actions: [u32; 4],
+}
+
+/// What a meter band does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeterBandType {
+    /// OFPMBT_DROP.
+    Drop,
+    /// OFPMBT_DSCP_REMARK: raise the drop precedence by `prec_level`.
+    DscpRemark {
+        /// Precedence increase.
+        prec_level: u8,
+    },
+    /// OFPMBT_EXPERIMENTER.
+    Experimenter(u32),
+}
+
+/// One meter band (`ofp_meter_band_*`, 16 bytes each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterBand {
+    /// What happens above the rate.
+    pub band_type: MeterBandType,
+    /// Rate in kb/s or packets/s (per the meter's flags).
+    pub rate: u32,
+    /// Burst size.
+    pub burst_size: u32,
+}
+
+/// OFPMC_ADD.
+pub const OFPMC_ADD: u16 = 0;
+/// OFPMC_MODIFY.
+pub const OFPMC_MODIFY: u16 = 1;
+/// OFPMC_DELETE.
+pub const OFPMC_DELETE: u16 = 2;
+
+/// Body of OFPT_METER_MOD (1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterMod {
+    /// OFPMC_ADD, OFPMC_MODIFY or OFPMC_DELETE.
+    pub command: u16,
+    /// OFPMF_* flags (KBPS 1, PKTPS 2, BURST 4, STATS 8).
+    pub flags: u16,
+    /// Meter id.
+    pub meter_id: u32,
+    /// Bands.
+    pub bands: Vec<MeterBand>,
+}
+
+/// One meter in a meter config reply (`ofp_meter_config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterConfig {
+    /// OFPMF_* flags.
+    pub flags: u16,
+    /// Meter id.
+    pub meter_id: u32,
+    /// Bands.
+    pub bands: Vec<MeterBand>,
+}
+
+/// One meter in a meter stats reply (`ofp_meter_stats`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeterStats {
+    /// Meter id.
+    pub meter_id: u32,
+    /// Flows using the meter.
+    pub flow_count: u32,
+    /// Packets in.
+    pub packet_in_count: u64,
+    /// Bytes in.
+    pub byte_in_count: u64,
+    /// Seconds the meter has existed.
+    pub duration_sec: u32,
+    /// Nanoseconds beyond `duration_sec`.
+    pub duration_nsec: u32,
+    /// Per band `(packet_band_count, byte_band_count)`.
+    pub bands: Vec<(u64, u64)>,
+}
+
+/// Meter features reply body (`ofp_meter_features`); all zero says "no meters".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MeterFeatures {
+    /// Maximum number of meters.
+    pub max_meter: u32,
+    /// Bitmap of OFPMBT_* band types supported.
+    pub band_types: u32,
+    /// OFPMF_* capability bits.
+    pub capabilities: u32,
+    /// Maximum bands per meter.
+    pub max_bands: u8,
+    /// Maximum color value.
+    pub max_color: u8,
+}
+
+/// One table in a table features request or reply (`ofp_table_features`). Properties are
+/// kept as `(type, body)` pairs, body without the 4-byte property header and padding; see
+/// the `OFPTFPT_*` constants in `crate::codec::stats` to build them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TableFeatures {
+    /// Table id.
+    pub table_id: u8,
+    /// Name (< 32 bytes).
+    pub name: String,
+    /// Metadata bits the table can match.
+    pub metadata_match: u64,
+    /// Metadata bits the table can write.
+    pub metadata_write: u64,
+    /// OFPTC_* bits.
+    pub config: u32,
+    /// Maximum flows.
+    pub max_entries: u32,
+    /// `(OFPTFPT_* type, property body)`.
+    pub properties: Vec<(u16, Vec<u8>)>,
+}
+
+/// Body of NXT_PACKET_IN2: a packet-in with the properties Open vSwitch's `ovs-ofctl monitor`
+/// shows (packet, total_len, buffer_id, metadata match, reason, table_id, cookie, userdata).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketIn2 {
+    /// The packet-in fields (`total_len` 0 ... the packet length means "whole packet").
+    pub packet_in: PacketIn,
+    /// `controller(userdata=...)` bytes (empty: none).
+    pub userdata: Vec<u8>,
 }
 
 /// `ofp_desc`: switch description strings.

@@ -126,3 +126,39 @@ fn onf_bundles_round_trip_and_ovs_ofctl_reads_them() {
 fn nx_flow_mod_13() -> FlowMod {
     FlowMod::add(0, 5, Match::ANY.with(Field::InPort, 1), vec![Action::Output { port: PortNo(2), max_len: 0 }])
 }
+
+/// `ovs-ofctl del-flows/mod-flows 'cookie=0x5/-1'` (OpenFlow 1.0, NXM) put the cookie filter in
+/// the match as NXM_NX_COOKIE(_W); the header cookie is then the new cookie (all-ones: keep).
+#[test]
+fn nxt_flow_mod_cookie_filters_as_ovs_ofctl_sends() {
+    use flowtable::flow_mod::FlowModCommand;
+    let hex =
+        |s: &str| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect::<Vec<_>>();
+    let cases = [
+        // del-flows 'cookie=0x5/-1'
+        ("0104004000000008000023200000000d00000000000000000003000000008000ffffffffffff0000000c00000000000000013c08000000000000000500000000",
+         FlowModCommand::Delete, 0, u64::MAX, Some(0)),
+        // del-flows 'cookie=0x5/-1,table=3' (with NXT_FLOW_MOD_TABLE_ID on)
+        ("010400400000000a000023200000000d00000000000000000303000000008000ffffffffffff0000000c00000000000000013c08000000000000000500000000",
+         FlowModCommand::Delete, 3, u64::MAX, Some(0)),
+        // mod-flows 'cookie=0x5/0xff,actions=drop'
+        ("0104004800000008000023200000000dffffffffffffffff0001000000008000ffffffffffff0000001400000000000000013d10000000000000000500000000000000ff00000000",
+         FlowModCommand::Modify, 0, 0xff, None),
+    ];
+    for (h, command, table, mask, new_cookie) in cases {
+        let bytes = hex(h);
+        let (head, msg) = ofagent::decode(&bytes).unwrap();
+        let Message::NxFlowMod(fm) = &msg else { panic!("{msg:?}") };
+        assert_eq!(
+            (fm.command, fm.table_id, fm.cookie, fm.cookie_mask, fm.new_cookie),
+            (command, table, 5, mask, new_cookie)
+        );
+        assert!(fm.actions.is_empty());
+        assert_eq!(ofagent::encode(head.version, head.xid, &msg).unwrap(), bytes);
+    }
+    // An add may not filter on the cookie: NXBRC_NXM_INVALID.
+    let mut add = hex(cases[0].0);
+    add[25] = 0; // command OFPFC_ADD
+    assert_eq!(ofagent::decode(&add), Err(OfError::NxmInvalid));
+    assert_eq!(OfError::NxmInvalid.error_type_code(OFP10_VERSION), (1, 256));
+}

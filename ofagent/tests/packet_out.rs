@@ -43,7 +43,30 @@ fn of10_action_errors() {
         Err(OfError::BadActionArgument("vlan vid above 4095"))
     );
     assert_eq!(actions10::decode_actions(&[0, 42, 0, 8, 0, 0, 0, 0]), Err(OfError::BadActionType(42)));
-    assert!(actions10::encode_action_list(&[Action::GotoTable(1)]).is_err());
+    // Instructions in OpenFlow 1.0: goto_table as resubmit(,t), write_metadata as a load of
+    // the metadata bits, meter/clear/write-actions left out; NXAST_WRITE_METADATA decodes.
+    let bytes = actions10::encode_action_list(&[
+        Action::Meter(1),
+        Action::WriteMetadata { value: 0x10, mask: 0xff },
+        Action::ClearActions,
+        Action::GotoTable(1),
+    ])
+    .unwrap();
+    assert_eq!(
+        actions10::decode_actions(&bytes).unwrap(),
+        [
+            Action::SetField { field: flowtable::Field::Metadata, value: 0x10, mask: 0xff },
+            Action::Resubmit { port: None, table: Some(1) }
+        ]
+    );
+    let nx_write_metadata = [
+        0xff, 0xff, 0, 32, 0, 0, 0x23, 0x20, 0, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0,
+        0xff,
+    ];
+    assert_eq!(
+        actions10::decode_actions(&nx_write_metadata).unwrap(),
+        [Action::SetField { field: flowtable::Field::Metadata, value: 0x10, mask: 0xff }]
+    );
 }
 
 /// Oracle: ovs-ofctl prints the OpenFlow 1.0 packet-out's actions as we meant them.

@@ -114,10 +114,10 @@ fn stats_desc_and_port_desc_round_trip() {
         let bytes = encode(OFP13_VERSION, 2, &msg).unwrap();
         assert_eq!(decode(&bytes).unwrap().1, msg);
     }
-    // OFPMP_FLOW is not implemented yet: OFPBRC_BAD_STAT.
-    let flow_req = [4, 18, 0, 16, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0];
-    assert_eq!(decode(&flow_req), Err(OfError::BadStat(1)));
-    assert_eq!(OfError::BadStat(1).error_type_code(OFP13_VERSION), (1, 2));
+    // An unknown multipart type: OFPBRC_BAD_STAT.
+    let unknown = [4, 18, 0, 16, 0, 0, 0, 1, 0, 99, 0, 0, 0, 0, 0, 0];
+    assert_eq!(decode(&unknown), Err(OfError::BadStat(99)));
+    assert_eq!(OfError::BadStat(99).error_type_code(OFP13_VERSION), (1, 2));
 }
 
 #[test]

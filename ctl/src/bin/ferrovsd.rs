@@ -1,12 +1,13 @@
 //! `ferrovsd`: the ferrovs switch daemon.
 //!
 //! Restores bridges and ports from the configuration file, forwards packets in a poll thread,
-//! and serves the `ferrovs` CLI on `<rundir>/ferrovsd.ctl`.
+//! serves the `ferrovs` CLI on `<rundir>/ferrovsd.ctl`, and OpenFlow on `<rundir>/<bridge>.mgmt`
+//! and to the configured controllers.
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use ctl::switch::Runtime;
-use ctl::{config, logger, process, server};
+use ctl::{config, logger, openflow, process, server};
 use datapath::poll::{self, PollContext};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,8 @@ fn main() -> Result<()> {
     let rt = Arc::new(Mutex::new(rt));
 
     let stop = Arc::new(AtomicBool::new(false));
+    let clock: Arc<dyn Fn() -> u64 + Send + Sync> = Arc::new(move || start.elapsed().as_millis() as u64);
+    let (agent_tx, agent_rx) = std::sync::mpsc::channel();
     let ctx = {
         let rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
         PollContext {
@@ -60,10 +63,22 @@ fn main() -> Result<()> {
             netdevs: Arc::clone(&rt.netdevs),
             pmd: Arc::clone(&rt.pmd),
             stop: Arc::clone(&stop),
-            clock: Arc::new(move || start.elapsed().as_millis() as u64),
-            agent: None,
+            clock: Arc::clone(&clock),
+            agent: Some(agent_tx.clone()),
         }
     };
+    {
+        let r = rt.lock().unwrap_or_else(PoisonError::into_inner);
+        let shared = openflow::Shared::new(
+            Arc::clone(&r.state),
+            Arc::clone(&r.netdevs),
+            Arc::clone(&r.pmd),
+            Arc::clone(&clock),
+            agent_tx,
+        );
+        drop(r);
+        openflow::start(Arc::new(shared), Arc::clone(&rt), args.rundir.clone(), agent_rx);
+    }
     let poller = std::thread::Builder::new()
         .name("pmd".into())
         .spawn(move || poll::run(&ctx))
@@ -78,6 +93,13 @@ fn main() -> Result<()> {
             .spawn(move || server::serve(&listener, &rt))
             .context("cannot start the control thread")?;
     }
+    {
+        let (rt, stop) = (Arc::clone(&rt), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("devwatch".into())
+            .spawn(move || ctl::devwatch::run(&rt, &stop))
+            .context("cannot start the link watcher")?;
+    }
     log::info!("ferrovsd {} ready: control socket {}", env!("CARGO_PKG_VERSION"), sock.display());
     if let Some(ready) = ready {
         ready();
@@ -88,6 +110,12 @@ fn main() -> Result<()> {
     log::info!("exiting on signal");
     stop.store(true, Ordering::SeqCst);
     let _ = poller.join();
+    // Close every port now (AF_XDP ports detach their XDP program; the kernel would also do it
+    // at exit, as the attachments are links of this process).
+    let netdevs = Arc::clone(&rt.lock().unwrap_or_else(PoisonError::into_inner).netdevs);
+    let closed = std::mem::take(&mut *netdevs.lock().unwrap_or_else(PoisonError::into_inner));
+    log::info!("closing {} port(s)", closed.len());
+    drop(closed);
     let _ = std::fs::remove_file(&sock);
     let _ = std::fs::remove_file(&pidfile);
     Ok(())

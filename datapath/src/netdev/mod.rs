@@ -31,4 +31,6 @@ pub trait Netdev: Send {
         0
     }
 }
+pub mod afxdp;
+pub mod csum;
 pub mod tap;

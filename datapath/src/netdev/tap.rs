@@ -76,12 +76,7 @@ impl Netdev for TapNetdev {
         let mut n = 0;
         while n < max.min(bufs.len()) {
             let buf = &mut bufs[n];
-            buf.clear();
-            buf.resize(sys::MAX_FRAME, 0);
-            let got = match self.kind {
-                Kind::Internal => sys::read(self.fd.as_raw_fd(), buf),
-                Kind::Packet => sys::recv(self.fd.as_raw_fd(), buf),
-            };
+            let got = sys::recv_frame(self.fd.as_raw_fd(), buf, matches!(self.kind, Kind::Packet));
             match got {
                 Ok(len) if len > 0 && matches!(self.kind, Kind::Packet) => {
                     buf.truncate(len);

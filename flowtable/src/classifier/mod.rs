@@ -32,7 +32,7 @@ use crate::flow_match::Match;
 use crate::key::FlowKey;
 use ahash::RandomState;
 use smallvec::SmallVec;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
@@ -116,6 +116,10 @@ struct PrefixIndex {
     /// For `plen > 16` (else empty): bit `t` set iff some entry's prefix starts with the 16
     /// bits `t` (65536 bits, 8 KiB).
     mid_map: Vec<u64>,
+    /// Prefixes forgotten since the maps were last rebuilt. Their bits may still be set, which
+    /// is safe (a lookup only probes, and un-wildcards, more than it must); the maps are rebuilt
+    /// once this exceeds the live prefixes, so a removal costs amortised O(1).
+    stale: usize,
 }
 
 impl PrefixIndex {
@@ -165,7 +169,16 @@ impl PrefixIndex {
         }
     }
 
+    /// Counts one forgotten prefix; rebuilds the maps when enough are stale.
+    fn forget_prefix(&mut self) {
+        self.stale += 1;
+        if self.stale > self.counts.len() {
+            self.rebuild_maps();
+        }
+    }
+
     fn rebuild_maps(&mut self) {
+        self.stale = 0;
         self.top_map = [0; 4];
         self.mid_map.iter_mut().for_each(|w| *w = 0);
         let prefixes: Vec<u32> = self.counts.keys().copied().collect();
@@ -190,6 +203,8 @@ struct Subtable<T> {
     prefixes: SmallVec<[PrefixIndex; 2]>,
     /// Highest priority among the stored entries (visible or not).
     max_priority: u16,
+    /// How many stored entries have each priority (keeps `max_priority` exact in O(log n)).
+    priorities: BTreeMap<u16, u32>,
     n_entries: usize,
 }
 
@@ -228,6 +243,7 @@ impl<T> Subtable<T> {
                     top_bits: plen.min(8),
                     top_map: [0; 4],
                     mid_map: if plen > 16 { vec![0; 1024] } else { Vec::new() },
+                    stale: 0,
                     counts: HashMap::with_hasher(RandomState::with_seeds(
                         HASH_SEEDS[0],
                         HASH_SEEDS[1],
@@ -245,6 +261,7 @@ impl<T> Subtable<T> {
             rules: HashMap::default(),
             prefixes,
             max_priority: 0,
+            priorities: BTreeMap::new(),
             n_entries: 0,
         }
     }
@@ -292,6 +309,7 @@ impl<T> Subtable<T> {
             *p.counts.entry(prefix).or_insert(0) += 1;
             p.mark(prefix);
         }
+        *self.priorities.entry(entry.priority).or_insert(0) += 1;
         self.max_priority = if self.n_entries == 0 { entry.priority } else { self.max_priority.max(entry.priority) };
         self.n_entries += 1;
         let full = hashes.last().copied().unwrap_or_default();
@@ -303,8 +321,16 @@ impl<T> Subtable<T> {
         bucket.insert(at, entry);
     }
 
-    /// Forgets one dropped entry's value in the stage and prefix indexes.
-    fn unindex(&mut self, state: &RandomState, value: &FlowKey) {
+    /// Forgets one dropped entry's value and priority in the stage, prefix and priority indexes.
+    fn unindex(&mut self, state: &RandomState, value: &FlowKey, priority: u16) {
+        if let Some(c) = self.priorities.get_mut(&priority) {
+            *c -= 1;
+            if *c == 0 {
+                self.priorities.remove(&priority);
+            }
+        }
+        self.max_priority = self.priorities.keys().next_back().copied().unwrap_or(0);
+        self.n_entries -= 1;
         let hashes = self.stage_hashes(state, value);
         for (index, h) in self.stage_index.iter_mut().zip(&hashes) {
             if let Some(c) = index.get_mut(h) {
@@ -320,35 +346,28 @@ impl<T> Subtable<T> {
                 *c -= 1;
                 if *c == 0 {
                     p.counts.remove(&prefix);
+                    p.forget_prefix();
                 }
             }
         }
     }
 
-    /// Drops entries whose remove version is `<= version`; returns how many.
-    fn purge(&mut self, state: &RandomState, version: Version) -> usize {
-        let mut dropped: Vec<FlowKey> = Vec::new();
-        self.rules.retain(|_, bucket| {
-            bucket.retain(|e| {
-                let keep = e.remove_version > version;
-                if !keep {
-                    dropped.push(e.match_.value);
-                }
-                keep
-            });
-            !bucket.is_empty()
-        });
-        for value in &dropped {
-            self.unindex(state, value);
-        }
-        if !dropped.is_empty() {
-            for p in &mut self.prefixes {
-                p.rebuild_maps();
+    /// Drops the entries of bucket `full` whose remove version is `<= version`; returns how many.
+    fn purge_bucket(&mut self, state: &RandomState, full: u64, version: Version) -> usize {
+        let Some(bucket) = self.rules.get_mut(&full) else { return 0 };
+        let mut dropped: SmallVec<[(FlowKey, u16); 2]> = SmallVec::new();
+        bucket.retain(|e| {
+            let keep = e.remove_version > version;
+            if !keep {
+                dropped.push((e.match_.value, e.priority));
             }
+            keep
+        });
+        if bucket.is_empty() {
+            self.rules.remove(&full);
         }
-        self.n_entries -= dropped.len();
-        if !dropped.is_empty() {
-            self.max_priority = self.entries().map(|e| e.priority).max().unwrap_or(0);
+        for (value, priority) in &dropped {
+            self.unindex(state, value, *priority);
         }
         dropped.len()
     }
@@ -416,6 +435,8 @@ pub struct Classifier<T> {
     hash_state: RandomState,
     /// Entries whose remove version is [`VERSION_NOT_REMOVED`].
     n_live: usize,
+    /// Entries marked removed and not yet purged: (mask, bucket hash, remove version).
+    doomed: Vec<(FlowKey, u64, Version)>,
 }
 
 impl<T> fmt::Debug for Classifier<T> {
@@ -447,6 +468,7 @@ impl<T> Classifier<T> {
             order: Vec::new(),
             hash_state: state(),
             n_live: 0,
+            doomed: Vec::new(),
         }
     }
 
@@ -496,21 +518,37 @@ impl<T> Classifier<T> {
             self.n_live -= 1;
         }
         entry.remove_version = version;
+        self.doomed.push((m.mask, full, version));
         Some(&entry.value)
     }
 
     /// Drops entries whose remove version is `<= version` (no reader can see them any more);
     /// returns how many were dropped.
     pub fn purge(&mut self, version: Version) -> usize {
+        // Only the buckets of entries removed since the last purge are visited: a purge costs
+        // what was removed, not the size of the table.
         let state = &self.hash_state;
-        let dropped: usize = self.subtables.iter_mut().map(|st| st.purge(state, version)).sum();
-        if dropped > 0 {
-            self.subtables.retain(|st| st.n_entries > 0);
-            self.by_mask = HashMap::with_hasher(self.by_mask.hasher().clone());
-            for (i, st) in self.subtables.iter().enumerate() {
-                self.by_mask.insert(st.mask, i);
+        let mut dropped = 0;
+        let mut later = Vec::new();
+        for (mask, full, removed_at) in std::mem::take(&mut self.doomed) {
+            if removed_at > version {
+                later.push((mask, full, removed_at));
+                continue;
             }
-            self.order = (0..self.subtables.len()).collect();
+            if let Some(&i) = self.by_mask.get(&mask) {
+                dropped += self.subtables[i].purge_bucket(state, full, version);
+            }
+        }
+        self.doomed = later;
+        if dropped > 0 {
+            if self.subtables.iter().any(|st| st.n_entries == 0) {
+                self.subtables.retain(|st| st.n_entries > 0);
+                self.by_mask = HashMap::with_hasher(self.by_mask.hasher().clone());
+                for (i, st) in self.subtables.iter().enumerate() {
+                    self.by_mask.insert(st.mask, i);
+                }
+                self.order = (0..self.subtables.len()).collect();
+            }
             self.sort_order();
         }
         dropped

@@ -1,5 +1,7 @@
 //! OpenFlow 1.0 actions (`ofp_action_*`), with Nicira vendor actions for what 1.0 lacks.
 //! Native 1.0 set actions decode into `Action::SetField` and are preferred on encode.
+//! Instructions are written as Open vSwitch writes them for OpenFlow 1.0 (see
+//! `encode_actions`).
 
 use flowtable::{Action, Field, PortNo};
 
@@ -114,7 +116,22 @@ fn decode_one(atype: u16, len: usize, r: &mut Reader<'_>) -> Result<Action, OfEr
                 return Err(OfError::BadActionVendor(vendor));
             }
             let subtype = r.u16().map_err(short)?;
-            nx_actions::decode(subtype, r)?
+            if subtype == nx_actions::NXAST_WRITE_METADATA {
+                // OpenFlow 1.0's stand-in for the write-metadata instruction (32 bytes); read as
+                // the load it amounts to there, which is also how we write it back.
+                fixed(32)?;
+                if r.bytes(6).map_err(short)?.iter().any(|&b| b != 0) {
+                    return Err(OfError::MustBeZero);
+                }
+                let value = r.u64().map_err(short)?;
+                let mask = r.u64().map_err(short)?;
+                if mask == 0 {
+                    return Err(OfError::BadActionArgument("write_metadata with an empty mask"));
+                }
+                Action::SetField { field: Field::Metadata, value: u128::from(value & mask), mask: u128::from(mask) }
+            } else {
+                nx_actions::decode(subtype, r)?
+            }
         }
         other => return Err(OfError::BadActionType(other)),
     })
@@ -182,9 +199,23 @@ pub(crate) fn encode_actions(actions: &[Action], w: &mut Writer) -> Result<(), O
                     }
                 }
             }
-            a if a.is_instruction() => {
-                return Err(OfError::Unencodable("OpenFlow 1.0 has no instructions"));
+            // OpenFlow 1.0 has no instructions. goto_table becomes resubmit(,table) as in Open
+            // vSwitch; write_metadata (which runs just before goto_table) a load of the
+            // metadata bits, so that the list stays valid actions (Open vSwitch's
+            // NXAST_WRITE_METADATA there would be an instruction before an action, which its
+            // own decoder refuses); meter, clear_actions and write_actions are left out, as
+            // Open vSwitch does.
+            Action::GotoTable(t) => {
+                nx_actions::encode(&Action::Resubmit { port: None, table: Some(*t) }, w)?;
             }
+            Action::WriteMetadata { value, mask } => {
+                if *mask != 0 {
+                    let set =
+                        Action::SetField { field: Field::Metadata, value: u128::from(*value), mask: u128::from(*mask) };
+                    nx_actions::encode(&set, w)?;
+                }
+            }
+            Action::Meter(_) | Action::ClearActions | Action::WriteActions(_) => {}
             a => {
                 if !nx_actions::encode(a, w)? {
                     return Err(OfError::Unencodable("action has no OpenFlow 1.0 encoding"));

@@ -18,15 +18,16 @@ pub(crate) fn decode_group_mod(r: &mut Reader<'_>) -> Result<GroupMod, OfError> 
         2 => GroupModCommand::Delete,
         other => return Err(OfError::BadGroupCommand(other)),
     };
-    let group_type = match r.u8()? {
-        0 => GroupType::All,
-        1 => GroupType::Select,
-        2 => GroupType::Indirect,
-        3 => GroupType::FastFailover,
-        other => return Err(OfError::BadGroupType(other)),
-    };
+    let group_type = group_type(r.u8()?)?;
     r.skip(1)?;
     let group_id = r.u32()?;
+    let buckets = decode_buckets(r.rest())?;
+    Ok(GroupMod { command, group_type, group_id, buckets })
+}
+
+/// `ofp_bucket`s filling all of `bytes`, numbered 0, 1, 2, ... in order.
+pub(crate) fn decode_buckets(bytes: &[u8]) -> Result<Vec<Bucket>, OfError> {
+    let mut r = Reader::new(bytes);
     let mut buckets = Vec::new();
     while r.remaining() > 0 {
         let len = usize::from(r.u16()?);
@@ -43,24 +44,33 @@ pub(crate) fn decode_group_mod(r: &mut Reader<'_>) -> Result<GroupMod, OfError> 
         let bucket_id = u32::try_from(buckets.len()).map_err(|_| OfError::BadBucket("too many buckets"))?;
         buckets.push(Bucket { weight, watch_port, watch_group, bucket_id, actions });
     }
-    Ok(GroupMod { command, group_type, group_id, buckets })
+    Ok(buckets)
 }
 
-pub(crate) fn encode_group_mod(gm: &GroupMod, w: &mut Writer) -> Result<(), OfError> {
-    w.u16(match gm.command {
-        GroupModCommand::Add => 0,
-        GroupModCommand::Modify => 1,
-        GroupModCommand::Delete => 2,
-    });
-    w.u8(match gm.group_type {
+/// Group type to OFPGT_*.
+pub(crate) fn group_type_code(t: GroupType) -> u8 {
+    match t {
         GroupType::All => 0,
         GroupType::Select => 1,
         GroupType::Indirect => 2,
         GroupType::FastFailover => 3,
-    });
-    w.u8(0);
-    w.u32(gm.group_id);
-    for b in &gm.buckets {
+    }
+}
+
+/// OFPGT_* to group type.
+pub(crate) fn group_type(raw: u8) -> Result<GroupType, OfError> {
+    Ok(match raw {
+        0 => GroupType::All,
+        1 => GroupType::Select,
+        2 => GroupType::Indirect,
+        3 => GroupType::FastFailover,
+        other => return Err(OfError::BadGroupType(other)),
+    })
+}
+
+/// Appends `ofp_bucket`s (bucket ids are not carried).
+pub(crate) fn encode_buckets(buckets: &[Bucket], w: &mut Writer) -> Result<(), OfError> {
+    for b in buckets {
         let actions = actions13::encode_action_list(&b.actions)?;
         let len = u16::try_from(BUCKET_LEN + actions.len()).map_err(|_| OfError::Unencodable("bucket too long"))?;
         w.u16(len);
@@ -71,4 +81,16 @@ pub(crate) fn encode_group_mod(gm: &GroupMod, w: &mut Writer) -> Result<(), OfEr
         w.bytes(&actions);
     }
     Ok(())
+}
+
+pub(crate) fn encode_group_mod(gm: &GroupMod, w: &mut Writer) -> Result<(), OfError> {
+    w.u16(match gm.command {
+        GroupModCommand::Add => 0,
+        GroupModCommand::Modify => 1,
+        GroupModCommand::Delete => 2,
+    });
+    w.u8(group_type_code(gm.group_type));
+    w.u8(0);
+    w.u32(gm.group_id);
+    encode_buckets(&gm.buckets, w)
 }

@@ -1,21 +1,30 @@
 //! Per-version wire codecs for `Message`. Messages whose layout is identical across versions
 //! are handled here; `of10` and `of13` hold message type numbers and the layouts that differ,
-//! `match10`/`oxm`/`nxm` the matches, `actions10`/`actions13`/`nx_actions` the actions,
-//! `nx` the Nicira messages, `stats` stats/multipart and `group13` group_mod.
+//! `match10`/`oxm`/`nxm` the matches, `actions10`/`actions13`/`nx_actions`/`learn` the
+//! actions, `nx` the Nicira messages, `stats` stats/multipart (with `flow_stats`, `meter` and
+//! `table_features` for their bodies), `group13` group_mod, `meter` meter_mod, `bundle` the ONF
+//! bundles and `props` the TLV properties of NXT_PACKET_IN2 and NXAST_CONTROLLER2.
 
 pub mod actions10;
 pub mod actions13;
 pub mod bundle;
+pub mod flow_stats;
 pub mod group13;
 pub mod hello;
+mod learn;
 pub mod match10;
+pub mod meter;
 pub mod nx;
 pub mod nx_actions;
 pub mod nxm;
 pub mod of10;
 pub mod of13;
 pub mod oxm;
+mod props;
 pub mod stats;
+pub mod table_features;
+
+pub use stats::encode_stats_reply_split;
 
 use crate::error::OfError;
 use crate::header::{Header, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
@@ -54,6 +63,7 @@ pub(crate) enum Kind {
     PortMod,
     BarrierRequest,
     BarrierReply,
+    MeterMod,
 }
 
 fn kind_of(msg: &Message) -> Kind {
@@ -85,12 +95,15 @@ fn kind_of(msg: &Message) -> Kind {
         | Message::NxSetPacketInFormat(_)
         | Message::NxSetControllerId(_)
         | Message::NxFlowMod(_)
+        | Message::NxPacketIn2(_)
+        | Message::NxFlowRemoved(_)
         | Message::BundleControl { .. }
         | Message::BundleAdd { .. } => Kind::Vendor,
         Message::FlowRemoved(_) => Kind::FlowRemoved,
         Message::PortMod(_) => Kind::PortMod,
         Message::BarrierRequest => Kind::BarrierRequest,
         Message::BarrierReply => Kind::BarrierReply,
+        Message::MeterMod(_) => Kind::MeterMod,
     }
 }
 
@@ -151,6 +164,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Message), OfError> {
         Kind::StatsRequest => Message::StatsRequest(stats::decode_request(v, &mut r)?),
         Kind::StatsReply => Message::StatsReply(stats::decode_reply(v, &mut r)?),
         Kind::GroupMod => Message::GroupMod(Box::new(group13::decode_group_mod(&mut r)?)),
+        Kind::MeterMod => Message::MeterMod(Box::new(meter::decode_meter_mod(&mut r)?)),
         Kind::PacketOut => Message::PacketOut(Box::new(decode_packet_out(v, &mut r)?)),
         Kind::FlowMod if v == OFP13_VERSION => Message::FlowMod(Box::new(of13::decode_flow_mod(&mut r)?)),
         Kind::FlowMod => Message::FlowMod(Box::new(of10::decode_flow_mod(&mut r)?)),
@@ -463,7 +477,9 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         | Message::NxFlowModTableId(_)
         | Message::NxSetPacketInFormat(_)
         | Message::NxSetControllerId(_)
-        | Message::NxFlowMod(_) => {
+        | Message::NxFlowMod(_)
+        | Message::NxPacketIn2(_)
+        | Message::NxFlowRemoved(_) => {
             nx::encode(version, msg, &mut w)?;
         }
         Message::BundleControl { .. } | Message::BundleAdd { .. } => {
@@ -491,6 +507,12 @@ pub fn encode(version: u8, xid: u32, msg: &Message) -> Result<Vec<u8>, OfError> 
         Message::StatsRequest(req) => stats::encode_request(version, req, &mut w)?,
         Message::StatsReply(reply) => stats::encode_reply(version, reply, &mut w)?,
         Message::GroupMod(gm) => group13::encode_group_mod(gm, &mut w)?,
+        Message::MeterMod(mm) => {
+            if version == OFP10_VERSION {
+                return Err(OfError::Unencodable("meter_mod needs OpenFlow 1.3"));
+            }
+            meter::encode_meter_mod(mm, &mut w);
+        }
         Message::PacketOut(p) => encode_packet_out(version, p, &mut w)?,
         Message::FlowMod(fm) if version == OFP13_VERSION => of13::encode_flow_mod(fm, &mut w)?,
         Message::FlowMod(fm) => of10::encode_flow_mod(fm, &mut w)?,

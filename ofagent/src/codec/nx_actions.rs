@@ -1,11 +1,12 @@
 //! Nicira vendor actions (`NXAST_*`, vendor 0x2320), shared by OpenFlow 1.0 and 1.3:
 //! resubmit, set_tunnel(64), reg_move, reg_load, reg_load2, note, output_reg, dec_ttl,
-//! controller. Layouts follow Open vSwitch's lib/ofp-actions.c.
+//! controller, controller2 (userdata, pause), learn and learn2 (see `learn`). Layouts follow Open vSwitch's lib/ofp-actions.c.
 
 use flowtable::action::{ControllerAction, PacketInReason};
 use flowtable::{Action, Field, PortNo, SubField};
 
 use super::nxm::{self, FieldRef};
+use super::props;
 use crate::error::{OfError, NX_VENDOR_ID};
 use crate::wire::{Reader, Writer};
 
@@ -33,21 +34,56 @@ pub const NXAST_DEC_TTL: u16 = 18;
 pub const NXAST_CONTROLLER: u16 = 20;
 /// `NXAST_REG_LOAD2`.
 pub const NXAST_REG_LOAD2: u16 = 33;
+/// `NXAST_WRITE_METADATA` (OpenFlow 1.0 only, see `actions10`).
+pub const NXAST_WRITE_METADATA: u16 = 22;
+/// `NXAST_LEARN`.
+pub const NXAST_LEARN: u16 = 16;
+/// `NXAST_CONTROLLER2`.
+pub const NXAST_CONTROLLER2: u16 = 37;
+/// `NXAST_LEARN2`.
+pub const NXAST_LEARN2: u16 = 45;
+
+/// NXAC2PT_* properties of NXAST_CONTROLLER2.
+const NXAC2PT_MAX_LEN: u16 = 0;
+const NXAC2PT_CONTROLLER_ID: u16 = 1;
+const NXAC2PT_REASON: u16 = 2;
+const NXAC2PT_USERDATA: u16 = 3;
+const NXAC2PT_PAUSE: u16 = 4;
 
 fn ofs_nbits(ofs: u32, n_bits: u32) -> u16 {
     ((ofs << 6) | (n_bits - 1)) as u16
 }
 
-fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
+/// Open vSwitch's `NXM_OF_IN_PORT` is 16 bits wide while our in_port field has 32: the whole
+/// field (`NXM_OF_IN_PORT[]`) travels as bits 0..15.
+pub(crate) fn to_wire(sf: SubField) -> SubField {
+    if sf.field == Field::InPort && sf.ofs == 0 && sf.n_bits == 32 {
+        SubField { n_bits: 16, ..sf }
+    } else {
+        sf
+    }
+}
+
+/// The reverse of [`to_wire`] for single-subfield uses (output_reg, learn).
+pub(crate) fn from_wire(sf: SubField) -> SubField {
+    if sf.field == Field::InPort && sf.ofs == 0 && sf.n_bits == 16 {
+        SubField { n_bits: 32, ..sf }
+    } else {
+        sf
+    }
+}
+
+pub(crate) fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
     let sf = SubField { field: fr.field(), ofs, n_bits };
-    if sf.is_valid() {
+    let wire_bits = if fr.field() == Field::InPort { 8 * fr.len() as u32 } else { sf.field.bits() };
+    if sf.is_valid() && ofs + n_bits <= wire_bits {
         Ok(sf)
     } else {
         Err(OfError::BadSetLen)
     }
 }
 
-fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
+pub(crate) fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
     let fr = nxm::field_ref_from_header(header)?;
     if header & 0x100 != 0 || fr.header(false) != header || fr.value_to_wire(0).is_err() {
         return Err(OfError::BadSetType);
@@ -59,7 +95,7 @@ fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
     Ok(fr)
 }
 
-fn bit_header(field: Field) -> Result<u32, OfError> {
+pub(crate) fn bit_header(field: Field) -> Result<u32, OfError> {
     let fr = nxm::field_ref(field, false).ok_or(OfError::Unencodable("field has no NXM/OXM header"))?;
     if field == Field::InPort && fr.len() == 4 {
         return Err(OfError::Unencodable("in_port bits"));
@@ -94,8 +130,12 @@ pub(crate) fn decode_set_field(r: &mut Reader<'_>, allow_mask: bool) -> Result<A
     }
     let value = fr.value_from_wire(nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?))?;
     let field = fr.field();
-    let mask =
+    let mut mask =
         if masked { nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?) } else { field.max_value() };
+    // All 16 bits of NXM_OF_IN_PORT are the whole port (see `to_wire`).
+    if field == Field::InPort && fr.len() == 2 && mask == 0xffff {
+        mask = field.max_value();
+    }
     if !field.writable() || mask > field.max_value() || mask == 0 || (masked && fr.value_to_wire(0).ok() != Some(0)) {
         return Err(OfError::BadSetArgument);
     }
@@ -151,11 +191,12 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
         }
         NXAST_REG_LOAD => {
             let on = u32::from(r.u16().map_err(short)?);
-            let dst = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let wire = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
             let value = r.u64().map_err(short)?;
-            if dst.n_bits < 64 && value >> dst.n_bits != 0 {
+            if wire.n_bits < 64 && value >> wire.n_bits != 0 {
                 return Err(OfError::BadSetArgument);
             }
+            let dst = from_wire(wire);
             if !dst.field.writable() {
                 return Err(OfError::BadSetArgument);
             }
@@ -165,7 +206,7 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
         NXAST_NOTE => Action::Note(r.rest().to_vec()),
         NXAST_OUTPUT_REG => {
             let on = u32::from(r.u16().map_err(short)?);
-            let src = subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?;
+            let src = from_wire(subfield(bit_ref(r.u32().map_err(short)?)?, on >> 6, (on & 0x3f) + 1)?);
             let max_len = r.u16().map_err(short)?;
             Action::OutputReg { src, max_len }
         }
@@ -176,11 +217,54 @@ pub(crate) fn decode(subtype: u16, r: &mut Reader<'_>) -> Result<Action, OfError
             let reason = reason_from(r.u8().map_err(short)?)?;
             Action::Controller(ControllerAction { max_len, reason, controller_id, ..ControllerAction::default() })
         }
+        NXAST_LEARN | NXAST_LEARN2 => Action::Learn(Box::new(super::learn::decode(r, subtype == NXAST_LEARN2)?)),
+        NXAST_CONTROLLER2 => decode_controller2(r)?,
         other => return Err(OfError::BadActionVendorType(other)),
     };
     // Whatever is left is padding.
     r.rest();
     Ok(action)
+}
+
+/// NXAST_CONTROLLER2: six zero bytes, then NXAC2PT_* properties (meter ids are refused:
+/// `ControllerAction` has none).
+fn decode_controller2(r: &mut Reader<'_>) -> Result<Action, OfError> {
+    if r.bytes(6).map_err(|_| OfError::BadActionLen)?.iter().any(|&b| b != 0) {
+        return Err(OfError::MustBeZero);
+    }
+    let mut c = ControllerAction::default();
+    for (ptype, body) in props::decode(r.rest()).map_err(|_| OfError::BadActionLen)? {
+        let bad_len = |_| OfError::BadActionLen;
+        match ptype {
+            NXAC2PT_MAX_LEN => c.max_len = props::parse_u16(body).map_err(bad_len)?,
+            NXAC2PT_CONTROLLER_ID => c.controller_id = props::parse_u16(body).map_err(bad_len)?,
+            NXAC2PT_REASON => c.reason = reason_from(props::parse_u8(body).map_err(bad_len)?)?,
+            NXAC2PT_USERDATA => c.userdata = body.to_vec(),
+            NXAC2PT_PAUSE => c.pause = true,
+            _ => return Err(OfError::BadActionArgument("controller2 property")),
+        }
+    }
+    Ok(Action::Controller(c))
+}
+
+fn encode_controller2(c: &ControllerAction, w: &mut Writer) -> Result<(), OfError> {
+    w.zeros(6);
+    if c.max_len != u16::MAX {
+        props::put_u16(w, NXAC2PT_MAX_LEN, c.max_len)?;
+    }
+    if c.controller_id != 0 {
+        props::put_u16(w, NXAC2PT_CONTROLLER_ID, c.controller_id)?;
+    }
+    if c.reason != PacketInReason::Action {
+        props::put_u8(w, NXAC2PT_REASON, reason_to(c.reason))?;
+    }
+    if !c.userdata.is_empty() {
+        props::put(w, NXAC2PT_USERDATA, &c.userdata)?;
+    }
+    if c.pause {
+        props::put(w, NXAC2PT_PAUSE, &[])?;
+    }
+    Ok(())
 }
 
 /// Encodes `a` as a Nicira action if it has one (`Ok(false)` otherwise). `of13` picks the
@@ -230,6 +314,9 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.u32(bit_header(dst.field)?);
         }
         Action::SetField { field, value, mask } => {
+            // A whole in_port load is NXM_OF_IN_PORT[] (16 bits) on the wire.
+            let mask =
+                &if *field == Field::InPort && *mask == field.max_value() && *value <= 0xffff { 0xffff } else { *mask };
             let ofs = mask.trailing_zeros();
             let n_bits = 128 - mask.leading_zeros() - ofs.min(128);
             let contiguous = *mask != 0 && (mask >> ofs).count_ones() == n_bits;
@@ -248,7 +335,8 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.bytes(note);
         }
         Action::OutputReg { src, max_len } => {
-            if !src.is_valid() {
+            let src = to_wire(*src);
+            if !src.is_valid() || (src.field == Field::InPort && src.ofs + src.n_bits > 16) {
                 return Err(OfError::Unencodable("output_reg range"));
             }
             head(w, NXAST_OUTPUT_REG);
@@ -256,10 +344,15 @@ pub(crate) fn encode(a: &Action, w: &mut Writer) -> Result<bool, OfError> {
             w.u32(bit_header(src.field)?);
             w.u16(*max_len);
         }
+        Action::Controller(c) if !c.userdata.is_empty() || c.pause => {
+            head(w, NXAST_CONTROLLER2);
+            encode_controller2(c, w)?;
+        }
+        Action::Learn(l) => {
+            head(w, NXAST_LEARN);
+            super::learn::encode(l, w)?;
+        }
         Action::Controller(c) => {
-            if !c.userdata.is_empty() || c.pause {
-                return Err(OfError::Unencodable("controller action with userdata or pause (NXAST_CONTROLLER2)"));
-            }
             head(w, NXAST_CONTROLLER);
             w.u16(c.max_len);
             w.u16(c.controller_id);

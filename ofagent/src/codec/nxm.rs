@@ -265,10 +265,44 @@ pub fn encode_entries(m: &Match) -> Result<Vec<u8>, OfError> {
     Ok(w.buf)
 }
 
+/// The NXM (class, field) Open vSwitch writes on OpenFlow 1.0 for OXM basic field `oxm`,
+/// where one exists with the same meaning (metadata, DSCP, SCTP ports have none).
+fn nxm_alias(oxm: u8) -> Option<(u16, u8)> {
+    Some(match oxm {
+        0 => (NXM_0, 0),
+        3..=5 => (NXM_0, oxm - 2),
+        10..=16 => (NXM_0, oxm - 4),
+        19..=23 => (NXM_0, oxm - 6),
+        24 | 25 => (NXM_1, oxm - 7),
+        26 | 27 => (NXM_1, oxm - 7),
+        29..=33 => (NXM_1, oxm - 8),
+        9 => (NXM_1, 28),
+        28 => (NXM_1, 27),
+        38 => (NXM_1, 16),
+        _ => return None,
+    })
+}
+
 /// Appends the NXM/OXM entries of `m` (see [`encode_entries`]).
 pub(crate) fn put_entries(m: &Match, w: &mut Writer) -> Result<(), OfError> {
+    put_entries_as(m, false, w)
+}
+
+/// Appends the entries of `m` with NXM headers wherever NXM has the field, as Open vSwitch
+/// writes `nx_match`es on OpenFlow 1.0 (NXST_FLOW, NXT_FLOW_REMOVED).
+pub(crate) fn put_entries_nxm(m: &Match, w: &mut Writer) -> Result<(), OfError> {
+    put_entries_as(m, true, w)
+}
+
+fn put_entries_as(m: &Match, prefer_nxm: bool, w: &mut Writer) -> Result<(), OfError> {
     let mut covered = FlowKey::ZERO;
     for entry in plan(m) {
+        let entry = match (prefer_nxm, entry.class) {
+            (true, OXM_BASIC) => {
+                nxm_alias(entry.field).map_or(entry, |(class, field)| entry_for(class, field, entry.target))
+            }
+            _ => entry,
+        };
         let target = entry.target;
         let (value, mask) = m.get(target);
         if mask == 0 {
@@ -298,6 +332,56 @@ pub(crate) fn put_entries(m: &Match, w: &mut Writer) -> Result<(), OfError> {
     } else {
         Err(OfError::Unencodable("match bits with no NXM/OXM encoding"))
     }
+}
+
+/// `NXM_NX_COOKIE`.
+const NXM_NX_COOKIE: u32 = 0x0001_3c08;
+/// `NXM_NX_COOKIE_W`.
+const NXM_NX_COOKIE_W: u32 = 0x0001_3d10;
+
+/// Splits NXM entries into the cookie filter (`NXM_NX_COOKIE(_W)`, which Nicira flow_mods
+/// and flow stats requests carry in their match; `(0, 0)` when absent) and the rest, decoded
+/// as a match.
+pub(crate) fn decode_nx_match_with_cookie(bytes: &[u8]) -> Result<(Match, u64, u64), OfError> {
+    let mut r = Reader::new(bytes);
+    let mut rest = Vec::with_capacity(bytes.len());
+    let mut cookie = None;
+    while r.remaining() > 0 {
+        let header = r.u32().map_err(|_| OfError::BadMatchLen("truncated match entry header"))?;
+        let body = r.bytes((header & 0xff) as usize).map_err(|_| OfError::BadMatchLen("match entry past the end"))?;
+        if header == NXM_NX_COOKIE || header == NXM_NX_COOKIE_W {
+            if cookie.is_some() {
+                return Err(OfError::DupField);
+            }
+            let mut b = Reader::new(body);
+            let value = b.u64()?;
+            let mask = if header == NXM_NX_COOKIE_W { b.u64()? } else { u64::MAX };
+            cookie = Some((value & mask, mask));
+        } else {
+            rest.extend_from_slice(&header.to_be_bytes());
+            rest.extend_from_slice(body);
+        }
+    }
+    let (c, m) = cookie.unwrap_or((0, 0));
+    Ok((decode_entries(&rest)?, c, m))
+}
+
+/// NXM entries for `m` plus the cookie filter (none when `mask` is 0), padded to 8 bytes;
+/// returns the unpadded length.
+pub(crate) fn put_nx_match_with_cookie(m: &Match, cookie: u64, mask: u64, w: &mut Writer) -> Result<u16, OfError> {
+    let start = w.buf.len();
+    put_entries_nxm(m, w)?;
+    if mask == u64::MAX {
+        w.u32(NXM_NX_COOKIE);
+        w.u64(cookie);
+    } else if mask != 0 {
+        w.u32(NXM_NX_COOKIE_W);
+        w.u64(cookie & mask);
+        w.u64(mask);
+    }
+    let len = w.buf.len() - start;
+    w.zeros(len.div_ceil(8) * 8 - len);
+    u16::try_from(len).map_err(|_| OfError::Unencodable("nx_match too long"))
 }
 
 /// A field named by a single NXM/OXM header, as actions (`set_field`, `load`, `move`,

@@ -66,6 +66,7 @@ pub(crate) fn type_of_kind(k: Kind) -> Option<u8> {
         | Kind::GetAsyncReply
         | Kind::SetAsync
         | Kind::GroupMod
+        | Kind::MeterMod
         | Kind::TableMod => return None,
     })
 }

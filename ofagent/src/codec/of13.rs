@@ -39,6 +39,7 @@ pub(crate) fn kind_from_type(t: u8) -> Option<Kind> {
         26 => Kind::GetAsyncRequest,
         27 => Kind::GetAsyncReply,
         28 => Kind::SetAsync,
+        29 => Kind::MeterMod,
         _ => return None,
     })
 }
@@ -72,6 +73,7 @@ pub(crate) fn type_of_kind(k: Kind) -> u8 {
         Kind::GetAsyncRequest => 26,
         Kind::GetAsyncReply => 27,
         Kind::SetAsync => 28,
+        Kind::MeterMod => 29,
     }
 }
 
