@@ -230,9 +230,19 @@ impl Switch {
             cli(c).with_context(|| format!("ferrovsd log:\n{}", log_tail(&log)))?;
             s.setup.push(format!("ferrovs {}", c.join(" ")));
         }
+        // What ferrovsd opened (port kind, XDP mode), from its log.
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("s1: opened")));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let opened: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(": opened (") || l.contains(": AF_XDP on"))
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
         s.detail = format!(
-            "ferrovsd {} (ports as `ferrovs add-port` makes them)",
-            run(Command::new("git").args(["rev-parse", "--short", "HEAD"])).unwrap_or_default().trim()
+            "ferrovsd {}, ports as `ferrovs add-port` makes them ({})",
+            run(Command::new("git").args(["rev-parse", "--short", "HEAD"])).unwrap_or_default().trim(),
+            opened.join("; ")
         );
         Ok(s)
     }
