@@ -4,7 +4,7 @@ CARGO ?= cargo
 export CLANG ?= clang-19
 export LLC ?= llc-19
 
-.PHONY: all build release test test-unit test-fuzz-corpus lint fmt bench demo deps-test deps-demo fuzz clean
+.PHONY: all build release test test-unit test-fuzz-corpus lint fmt bench bench-rate demo deps-test deps-demo deps-bench fuzz clean
 
 all: build
 
@@ -31,6 +31,14 @@ fmt:
 bench:
 	$(CARGO) bench -p benches
 
+# Packet rate, ferrovs vs Open vSwitch vs kernel XDP forwarding in one run (root; see
+# BENCHMARKS.md "Packet rate"). RATE_ARGS e.g. "--switch ferrovs,ovs --scenario 64b-1flow --duration 2".
+RATE_ARGS ?=
+RATE_OUT ?= $${CARGO_TARGET_DIR:-target}/rate.md
+bench-rate: deps-bench
+	$(CARGO) build --release --locked -p ctl -p benches --bins
+	$${CARGO_TARGET_DIR:-target}/release/rate --out $(RATE_OUT) $(RATE_ARGS)
+
 # Run every fuzz target for FUZZ_SECONDS each (cargo-fuzz on stable: no sanitizer).
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -43,6 +51,9 @@ deps-test:
 
 deps-demo:
 	@bash .ci/deps.sh demo
+
+deps-bench:
+	@bash .ci/deps.sh bench
 
 demo: deps-demo release
 	bash .ci/demo.sh

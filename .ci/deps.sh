@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make test` / `make demo` need on a fresh Debian machine (idempotent: only
-# what is missing is installed).  Usage: deps.sh test|demo
+# what is missing is installed).  Usage: deps.sh test|demo|bench
 set -euo pipefail
 what=${1:-test}
 pkgs=()
@@ -24,6 +24,14 @@ case "$what" in
     need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
     need tshark tshark                     # GRE tunnel tests decode keys on the wire
     ;;
+  bench)
+    need ip iproute2
+    need clang-19 clang-19              # benches/bpf/*.bpf.c (the rate harness)
+    need ethtool ethtool
+    need ovs-vswitchd openvswitch-switch  # Open vSwitch userspace datapath, the comparison
+    need ovsdb-tool openvswitch-common
+    need_dev libbpf-dev
+    ;;
   demo)
     need clang-19 clang-19
     need llc-19 llvm-19
@@ -32,7 +40,7 @@ case "$what" in
     need ip iproute2
     need ping iputils-ping
     ;;
-  *) echo "deps.sh: unknown set '$what' (test|demo)" >&2; exit 2 ;;
+  *) echo "deps.sh: unknown set '$what' (test|demo|bench)" >&2; exit 2 ;;
 esac
 if ((${#pkgs[@]})); then
   if [ "$(id -u)" -ne 0 ]; then

@@ -1,4 +1,5 @@
-//! Shared helpers for the ferrovs benchmarks: rule-set and key generators.
+//! Shared helpers for the ferrovs benchmarks: rule-set and key generators, and the packet-rate
+//! harness behind the `rate` binary.
 
 use flowtable::{Field, FlowKey, Match};
 
@@ -32,3 +33,4 @@ pub fn key_for(m: &Match, salt: u32) -> FlowKey {
     k
 }
 pub mod classifier_rules;
+pub mod rate;

@@ -1,0 +1,356 @@
+//! Packet-rate harness: ferrovs vs Open vSwitch vs the kernel's XDP forwarding, in one run, on
+//! the same namespace topology (gen g0 <-> s0 switch s1 <-> k0 sink), with an XDP live-frames
+//! generator and an XDP counting sink. Prints (and with --out writes) a markdown table with the
+//! command of every row. Needs root; see BENCHMARKS.md "Packet rate".
+
+use anyhow::{bail, Context, Result};
+use benches::rate::frame::udp_frame;
+use benches::rate::netns::{remove_stale, Topology, PARK};
+use benches::rate::report::{latency_percentiles, notes, table, Row};
+use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
+use benches::rate::sys;
+use benches::rate::xdp::{Generator, Pace, Sink};
+use clap::Parser;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The scenarios, in priority order.
+const SCENARIOS: [&str; 7] = ["64b-1flow", "64b-1kflows", "1500b-1flow", "64b-100kflows", "lat-10", "lat-50", "idle"];
+
+#[derive(Debug, Parser)]
+#[command(about = "ferrovs packet-rate harness: ferrovs, Open vSwitch and kernel XDP forwarding in one run")]
+struct Args {
+    /// Switches to measure (comma-separated: ferrovs,ovs,kernel).
+    #[arg(long, default_value = "ferrovs,ovs,kernel", value_delimiter = ',')]
+    switch: Vec<String>,
+    /// Scenarios (comma-separated, or "all"): 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
+    /// lat-10, lat-50 (paced at 10 % / 50 % of the switch's 64b-1flow rate), idle.
+    #[arg(long, default_value = "all", value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Seconds of traffic per scenario (after a warm-up of up to 0.5 s).
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Seconds of the idle-CPU scenario.
+    #[arg(long, default_value_t = 10.0)]
+    idle_secs: f64,
+    /// Also write the markdown report here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Directory with ferrovsd and ferrovs (default: this binary's directory).
+    #[arg(long)]
+    ferrovs_dir: Option<PathBuf>,
+    /// Send the rate scenarios at this many frames per second instead of flat out (the
+    /// latency scenarios are always paced at a share of the measured 64b-1flow rate).
+    #[arg(long)]
+    pps: Option<f64>,
+    /// Pin the generator (and the softirq work on s0 it causes) to this CPU.
+    #[arg(long)]
+    gen_cpu: Option<usize>,
+    /// Open vSwitch interface type of s0/s1.
+    #[arg(long, default_value = "afxdp")]
+    ovs_port_type: String,
+}
+
+/// One scenario's parameters.
+#[derive(Debug, Clone, Copy)]
+enum Scenario {
+    Rate { size: usize, flows: u32 },
+    Latency { percent: u32 },
+    Idle,
+}
+
+fn scenario(name: &str) -> Option<Scenario> {
+    Some(match name {
+        "64b-1flow" => Scenario::Rate { size: 64, flows: 1 },
+        "64b-1kflows" => Scenario::Rate { size: 64, flows: 1000 },
+        "1500b-1flow" => Scenario::Rate { size: 1500, flows: 1 },
+        "64b-100kflows" => Scenario::Rate { size: 64, flows: 100_000 },
+        "lat-10" => Scenario::Latency { percent: 10 },
+        "lat-50" => Scenario::Latency { percent: 50 },
+        "idle" => Scenario::Idle,
+        _ => return None,
+    })
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("rate: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    let args = Args::parse();
+    let kinds: Vec<SwitchKind> = args
+        .switch
+        .iter()
+        .map(|s| SwitchKind::parse(s).with_context(|| format!("unknown switch {s} (ferrovs, ovs, kernel)")))
+        .collect::<Result<_>>()?;
+    let names: Vec<&str> = if args.scenario.iter().any(|s| s == "all") {
+        SCENARIOS.to_vec()
+    } else {
+        let mut v = vec![];
+        for s in &args.scenario {
+            let Some(known) = SCENARIOS.iter().find(|k| *k == s) else {
+                bail!("unknown scenario {s} ({})", SCENARIOS.join(", "))
+            };
+            v.push(*known);
+        }
+        v
+    };
+    if args.pps.is_some_and(|p| !(1.0..=1e9).contains(&p)) {
+        bail!("--pps must be in [1, 1e9]");
+    }
+    if !(args.duration > 0.0 && args.duration <= 3600.0 && args.idle_secs > 0.0 && args.idle_secs <= 3600.0) {
+        bail!("--duration and --idle-secs must be in (0, 3600]");
+    }
+    let ferrovs_dir = match &args.ferrovs_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_exe()?.parent().context("no exe dir")?.to_path_buf(),
+    };
+    let opts = SwitchOptions { ferrovs_dir, ovs_port_type: args.ovs_port_type.clone() };
+    sys::catch_interrupts();
+    remove_stale();
+
+    let started = run_text(&["date", "-u", "+%Y-%m-%d %H:%M UTC"]);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut rows = vec![];
+    let mut details = vec![];
+    let mut failures = vec![];
+    for kind in kinds {
+        if sys::interrupted() {
+            break;
+        }
+        eprintln!("rate: {} ...", kind.name());
+        match measure_switch(kind, &names, &args, &opts, &mut rows) {
+            Ok((detail, setup)) => details.push(format!("- {}: {detail}; {}", kind.name(), setup.join("; "))),
+            Err(e) => {
+                eprintln!("rate: {}: {e:#}", kind.name());
+                failures.push(format!("- {}: FAILED: {e:#}", kind.name()));
+            }
+        }
+    }
+    let mut md = format!(
+        "Run of {started}: kernel {}, {} CPUs, load average at start {}, duration {} s per scenario, generator {}.\n\n",
+        run_text(&["uname", "-r"]),
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        args.duration,
+        args.gen_cpu.map_or("unpinned".to_owned(), |c| format!("pinned to CPU {c}"))
+    );
+    md += &table(&rows);
+    let load_end = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\nLoad average at the end: {}.",
+        load_end.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
+    md += "\nSwitches:\n";
+    for d in details.iter().chain(&failures) {
+        md += d;
+        md += "\n";
+    }
+    let n = notes(&rows);
+    if !n.is_empty() {
+        md += "\nNotes:\n";
+        for l in n {
+            let _ = writeln!(md, "- {l}");
+        }
+    }
+    if sys::interrupted() {
+        md += "\nInterrupted: figures above are partial.\n";
+    }
+    print!("{md}");
+    if let Some(p) = &args.out {
+        std::fs::write(p, &md).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if rows.is_empty() {
+        bail!("nothing measured");
+    }
+    Ok(())
+}
+
+fn run_text(args: &[&str]) -> String {
+    std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The command that reproduces one row.
+fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
+    let mut c = format!("cargo run --release -p benches --bin rate -- --switch {} --scenario {scenario}", kind.name());
+    if scenario == "idle" {
+        let _ = write!(c, " --idle-secs {}", args.idle_secs);
+    } else {
+        let _ = write!(c, " --duration {}", args.duration);
+        if let Some(cpu) = args.gen_cpu {
+            let _ = write!(c, " --gen-cpu {cpu}");
+        }
+        if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
+            let _ = write!(c, " --pps {p}");
+        }
+    }
+    c
+}
+
+/// Runs every scenario on a fresh topology with `kind` as the switch; appends rows.
+fn measure_switch(
+    kind: SwitchKind,
+    names: &[&str],
+    args: &Args,
+    opts: &SwitchOptions,
+    rows: &mut Vec<Row>,
+) -> Result<(String, Vec<String>)> {
+    let topo = Topology::new()?;
+    let sink = Sink::attach(&topo.sink, "k0")?;
+    let sw = Switch::start(kind, &topo.sw, opts)?;
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    let duration = Duration::from_secs_f64(args.duration);
+    let warmup = Duration::from_secs_f64(args.duration.min(0.5));
+    // This switch's 64B 1-flow rate, for the latency scenarios.
+    let mut capacity: Option<f64> = None;
+    for &name in names {
+        if sys::interrupted() {
+            break;
+        }
+        let Some(sc) = scenario(name) else { continue };
+        eprintln!("rate: {} {name}", kind.name());
+        let command = row_command(kind, name, args);
+        let row = match sc {
+            Scenario::Rate { size, flows } => {
+                let mut generator = Generator::new(udp_frame(size, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
+                generator.pin(args.gen_cpu);
+                let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
+                generator.run(&topo.gen, "g0", warmup, pace, burst)?;
+                let r = measure(&topo, &sw, &sink, &generator, duration, pace, burst)?;
+                if name == "64b-1flow" {
+                    capacity = Some(r.forwarded_pps);
+                }
+                Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
+            }
+            Scenario::Latency { percent } => {
+                let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+                generator.pin(args.gen_cpu);
+                let cap = if let Some(c) = capacity {
+                    c
+                } else {
+                    generator.run(&topo.gen, "g0", warmup, Pace::FlatOut, 0)?;
+                    let c = measure(&topo, &sw, &sink, &generator, duration, Pace::FlatOut, 0)?.forwarded_pps;
+                    capacity = Some(c);
+                    c
+                };
+                if cap <= 0.0 {
+                    bail!("{} forwarded nothing at 64B: no latency to measure; log:\n{}", kind.name(), sw.log());
+                }
+                let pps = cap * f64::from(percent) / 100.0;
+                let burst = burst_for(pps);
+                generator.run(&topo.gen, "g0", warmup, Pace::Rate(pps), burst)?;
+                let r = measure(&topo, &sw, &sink, &generator, duration, Pace::Rate(pps), burst)?;
+                Row {
+                    scenario: format!("{name} ({:.3} Mpps, bursts of {burst})", pps / 1e6),
+                    switch: kind.name().into(),
+                    command,
+                    ..r
+                }
+            }
+            Scenario::Idle => {
+                let secs = args.idle_secs;
+                let before = sw.cpu_seconds()?;
+                let step = Duration::from_millis(100);
+                let mut waited = Duration::ZERO;
+                while waited.as_secs_f64() < secs && !sys::interrupted() {
+                    std::thread::sleep(step);
+                    waited += step;
+                }
+                let cores = (sw.cpu_seconds()? - before) / waited.as_secs_f64();
+                Row {
+                    scenario: "idle".into(),
+                    switch: kind.name().into(),
+                    cpu_cores: sw.has_process().then_some(cores),
+                    command,
+                    ..Row::default()
+                }
+            }
+        };
+        eprintln!("rate:   offered {:.3} Mpps, forwarded {:.3} Mpps", row.offered_pps / 1e6, row.forwarded_pps / 1e6);
+        rows.push(row);
+    }
+    Ok((sw.detail.clone(), sw.setup.clone()))
+}
+
+/// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
+/// 1..=64 frames.
+fn burst_for(pps: f64) -> u32 {
+    (pps * 100e-6).ceil().clamp(1.0, 64.0) as u32
+}
+
+/// One timed generator run and the counters around it.
+fn measure(
+    topo: &Topology,
+    sw: &Switch,
+    sink: &Sink,
+    generator: &Generator,
+    duration: Duration,
+    pace: Pace,
+    burst: u32,
+) -> Result<Row> {
+    let s0_before = topo.sw.counters("s0")?;
+    let sink_before = sink.read()?;
+    let cpu_before = sw.cpu_seconds()?;
+    let softirq_before = softirq_seconds()?;
+    let g = generator.run(&topo.gen, "g0", duration, pace, burst)?;
+    // Let frames in flight (rings, switch queues) arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    let cpu = sw.cpu_seconds()? - cpu_before;
+    let softirq = softirq_seconds()? - softirq_before;
+    let got = sink.read()?.since(&sink_before);
+    let s0 = topo.sw.counters("s0")?;
+    let secs = g.elapsed.as_secs_f64().max(1e-9);
+    let forwarded = got.packets as f64 / secs;
+    Ok(Row {
+        gen_pps: g.frames as f64 / secs,
+        offered_pps: (s0.rx_packets - s0_before.rx_packets) as f64 / secs,
+        forwarded_pps: forwarded,
+        forwarded_bps: got.bytes as f64 * 8.0 / secs,
+        cpu_cores: sw.has_process().then_some(cpu / secs),
+        softirq_cores: Some(softirq / secs),
+        cpu_us_per_pkt: (sw.has_process() && got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
+        latency_us: latency_percentiles(&got.latency),
+        other_frames: got.other,
+        ..Row::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_scenario_is_known_and_bursts_stay_in_range() {
+        for name in SCENARIOS {
+            assert!(scenario(name).is_some(), "{name}");
+        }
+        assert!(scenario("64b").is_none());
+        assert_eq!(burst_for(1.0), 1);
+        assert_eq!(burst_for(50_000.0), 5);
+        assert_eq!(burst_for(1e9), 64);
+    }
+
+    #[test]
+    fn row_commands_reproduce_the_run_options() {
+        let args = Args::parse_from(["rate", "--duration", "2", "--pps", "30000", "--gen-cpu", "0"]);
+        assert_eq!(
+            row_command(SwitchKind::Ovs, "64b-1flow", &args),
+            "cargo run --release -p benches --bin rate -- --switch ovs --scenario 64b-1flow --duration 2 --gen-cpu 0 \
+             --pps 30000"
+        );
+        assert_eq!(
+            row_command(SwitchKind::Ferrovs, "lat-10", &args),
+            "cargo run --release -p benches --bin rate -- --switch ferrovs --scenario lat-10 --duration 2 --gen-cpu 0"
+        );
+    }
+}

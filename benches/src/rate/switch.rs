@@ -1,0 +1,367 @@
+//! The switches under test, each started inside the switch namespace between s0 and s1 with the
+//! flow `in_port=1,actions=output:2`: ferrovsd (this repo's, ports as `ferrovs add-port` makes
+//! them), Open vSwitch's userspace datapath (its own ovsdb-server and ovs-vswitchd with rundir
+//! and database in a temp dir, `datapath_type=netdev`, `type=afxdp` ports), and the kernel
+//! ceiling (an XDP devmap redirect, no process). Processes are stopped and temp dirs removed on
+//! drop; their CPU time is read from /proc/<pid>/stat.
+
+use anyhow::{bail, Context, Result};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::netns::{run, Netns};
+use super::sys;
+use super::xdp::KernelForwarder;
+
+/// Which switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwitchKind {
+    Ferrovs,
+    Ovs,
+    Kernel,
+}
+
+impl SwitchKind {
+    pub const ALL: [SwitchKind; 3] = [SwitchKind::Ferrovs, SwitchKind::Ovs, SwitchKind::Kernel];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SwitchKind::Ferrovs => "ferrovs",
+            SwitchKind::Ovs => "ovs",
+            SwitchKind::Kernel => "kernel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// A process we started, SIGTERMed (then SIGKILLed after 3 s) on drop.
+#[derive(Debug)]
+struct Proc {
+    child: Child,
+}
+
+impl Proc {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temp directory removed on drop.
+#[derive(Debug)]
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> Result<Self> {
+        let p = std::env::temp_dir().join(format!("frate-{}-{what}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
+        Ok(TempDir(p))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A running switch under test. Fields drop in order: processes, then the XDP forwarder, then
+/// the temp dir.
+#[derive(Debug)]
+pub struct Switch {
+    pub kind: SwitchKind,
+    /// Version and port type, for the report.
+    pub detail: String,
+    /// The commands that configured the bridge and its flow, for the report.
+    pub setup: Vec<String>,
+    procs: Vec<Proc>,
+    _fwd: Option<KernelForwarder>,
+    dir: Option<TempDir>,
+}
+
+/// utime + stime of `pid` in clock ticks (all its threads).
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("/proc/{pid}/stat"))?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).context("bad stat")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state(3) ... utime(14) stime(15), i.e. indexes 11 and 12 here.
+    let get = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).context("bad stat field");
+    Ok(get(11)? + get(12)?)
+}
+
+/// Seconds all CPUs have spent in softirq since boot (/proc/stat): the kernel's share of the
+/// forwarding (veth NAPI, XDP, AF_PACKET/AF_XDP delivery), which no process is charged for.
+pub fn softirq_seconds() -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("/proc/stat")?;
+    let line = stat.lines().find(|l| l.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
+    // cpu user nice system idle iowait irq softirq ...
+    let ticks: u64 = line.split_whitespace().nth(7).and_then(|v| v.parse().ok()).context("bad /proc/stat")?;
+    Ok(ticks as f64 / sys::clock_ticks() as f64)
+}
+
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn log_tail(path: &Path) -> String {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// The flow every switch forwards with.
+pub const FLOW: &str = "in_port=1,actions=output:2";
+
+impl Switch {
+    /// CPU seconds the switch's processes have used so far (0 for the kernel ceiling).
+    pub fn cpu_seconds(&self) -> Result<f64> {
+        let mut t = 0;
+        for p in &self.procs {
+            t += cpu_ticks(p.pid())?;
+        }
+        Ok(t as f64 / sys::clock_ticks() as f64)
+    }
+
+    /// Whether the switch has processes whose CPU time means something.
+    pub fn has_process(&self) -> bool {
+        !self.procs.is_empty()
+    }
+
+    pub fn start(kind: SwitchKind, sw: &Netns, opts: &SwitchOptions) -> Result<Self> {
+        match kind {
+            SwitchKind::Ferrovs => Self::ferrovs(sw, &opts.ferrovs_dir),
+            SwitchKind::Ovs => Self::ovs(sw, &opts.ovs_port_type),
+            SwitchKind::Kernel => Ok(Switch {
+                kind,
+                detail: "XDP redirect s0 -> s1 through a devmap (xdp_fwd)".into(),
+                setup: vec![],
+                procs: vec![],
+                _fwd: Some(KernelForwarder::attach(sw, "s0", "s1")?),
+                dir: None,
+            }),
+        }
+    }
+
+    fn ferrovs(sw: &Netns, bindir: &Path) -> Result<Self> {
+        let daemon = bindir.join("ferrovsd");
+        let cli_bin = bindir.join("ferrovs");
+        if !daemon.exists() || !cli_bin.exists() {
+            bail!("{} or {} missing: cargo build --release -p ctl", daemon.display(), cli_bin.display());
+        }
+        let dir = TempDir::new("ferrovs")?;
+        let log = dir.0.join("ferrovsd.log");
+        let child = sw
+            .command(&daemon)
+            .arg("--rundir")
+            .arg(&dir.0)
+            .arg("--db")
+            .arg(dir.0.join("conf.json"))
+            .stdout(Stdio::null())
+            .stderr(File::create(&log)?)
+            .spawn()
+            .context("starting ferrovsd")?;
+        let mut s = Switch {
+            kind: SwitchKind::Ferrovs,
+            detail: String::new(),
+            setup: vec![],
+            procs: vec![Proc { child }],
+            _fwd: None,
+            dir: Some(dir),
+        };
+        let rundir = s.dir.as_ref().map(|d| d.0.clone()).unwrap_or_default();
+        let cli = |args: &[&str]| run(Command::new(&cli_bin).arg("--rundir").arg(&rundir).args(args));
+        if !wait_until(Duration::from_secs(10), || cli(&["list-br"]).is_ok()) {
+            bail!("ferrovsd did not start; log:\n{}", log_tail(&log));
+        }
+        let cmds: [&[&str]; 3] = [
+            &[
+                "add-br",
+                "br0",
+                "--",
+                "add-port",
+                "br0",
+                "s0",
+                "--",
+                "set",
+                "interface",
+                "s0",
+                "ofport_request=1",
+                "--",
+                "add-port",
+                "br0",
+                "s1",
+                "--",
+                "set",
+                "interface",
+                "s1",
+                "ofport_request=2",
+            ],
+            &["ofctl", "del-flows", "br0"],
+            &["ofctl", "add-flow", "br0", FLOW],
+        ];
+        for c in cmds {
+            cli(c).with_context(|| format!("ferrovsd log:\n{}", log_tail(&log)))?;
+            s.setup.push(format!("ferrovs {}", c.join(" ")));
+        }
+        // What ferrovsd opened (port kind, XDP mode), from its log.
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("s1: opened")));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let opened: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(": opened (") || l.contains(": AF_XDP on"))
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
+        s.detail = format!(
+            "ferrovsd {}, ports as `ferrovs add-port` makes them ({})",
+            run(Command::new("git").args(["rev-parse", "--short", "HEAD"])).unwrap_or_default().trim(),
+            opened.join("; ")
+        );
+        Ok(s)
+    }
+
+    fn ovs(sw: &Netns, port_type: &str) -> Result<Self> {
+        let dir = TempDir::new("ovs")?;
+        let d = dir.0.clone();
+        let env = |c: &mut Command| {
+            for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
+                c.env(v, &d);
+            }
+        };
+        let db = d.join("conf.db");
+        let sock = format!("unix:{}", d.join("db.sock").display());
+        let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .context("vswitch.ovsschema not found: apt-get install openvswitch-switch")?;
+        run(Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema))?;
+        let mut s = Switch {
+            kind: SwitchKind::Ovs,
+            detail: String::new(),
+            setup: vec![],
+            procs: vec![],
+            _fwd: None,
+            dir: Some(dir),
+        };
+        let mut c = sw.command("ovsdb-server");
+        env(&mut c);
+        c.arg(&db)
+            .arg(format!("--remote=p{sock}"))
+            .arg(format!("--pidfile={}", d.join("ovsdb-server.pid").display()))
+            .arg(format!("--unixctl={}", d.join("ovsdb-server.ctl").display()))
+            .arg(format!("--log-file={}", d.join("ovsdb-server.log").display()))
+            .args(["-vconsole:off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        s.procs.push(Proc { child: c.spawn().context("starting ovsdb-server")? });
+        if !wait_until(Duration::from_secs(10), || d.join("db.sock").exists()) {
+            bail!("ovsdb-server did not start: {}", log_tail(&d.join("ovsdb-server.log")));
+        }
+        let vsctl = |args: &[&str]| {
+            let mut c = Command::new("ovs-vsctl");
+            env(&mut c);
+            c.arg(format!("--db={sock}")).arg("--timeout=20").args(args);
+            run(&mut c)
+        };
+        vsctl(&["--no-wait", "init"])?;
+        let vlog = d.join("ovs-vswitchd.log");
+        let mut c = sw.command("ovs-vswitchd");
+        env(&mut c);
+        c.arg(&sock)
+            .arg(format!("--pidfile={}", d.join("ovs-vswitchd.pid").display()))
+            .arg(format!("--unixctl={}", d.join("ovs-vswitchd.ctl").display()))
+            .arg(format!("--log-file={}", vlog.display()))
+            .args(["-vconsole:off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        s.procs.push(Proc { child: c.spawn().context("starting ovs-vswitchd")? });
+        let add_br = ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"];
+        vsctl(&add_br).with_context(|| format!("ovs-vswitchd log:\n{}", log_tail(&vlog)))?;
+        s.setup.push(format!("ovs-vsctl {}", add_br.join(" ")));
+        let types = vsctl(&["get", "Open_vSwitch", ".", "iface_types"])?;
+        let ptype = if types.contains(port_type) { port_type.to_owned() } else { "system".to_owned() };
+        for (dev, no) in [("s0", "1"), ("s1", "2")] {
+            let (t, o) = (format!("type={ptype}"), format!("ofport_request={no}"));
+            let args = ["add-port", "br0", dev, "--", "set", "interface", dev, &t, &o];
+            vsctl(&args).with_context(|| format!("ovs-vswitchd log:\n{}", log_tail(&vlog)))?;
+            s.setup.push(format!("ovs-vsctl {}", args.join(" ")));
+            let err = vsctl(&["get", "interface", dev, "error"]).unwrap_or_default();
+            let port = vsctl(&["get", "interface", dev, "ofport"]).unwrap_or_default();
+            if port.trim() != no {
+                bail!("OVS port {dev}: ofport {} error {}; log:\n{}", port.trim(), err.trim(), log_tail(&vlog));
+            }
+        }
+        for args in [vec!["del-flows", "br0"], vec!["add-flow", "br0", FLOW]] {
+            let mut c = Command::new("ovs-ofctl");
+            env(&mut c);
+            run(c.args(&args))?;
+            s.setup.push(format!("ovs-ofctl {}", args.join(" ")));
+        }
+        let version = run(Command::new("ovs-vswitchd").arg("--version")).unwrap_or_default();
+        // What OVS chose: XDP mode of each port, PMD threads.
+        let log = std::fs::read_to_string(&vlog).unwrap_or_default();
+        let chosen: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("mode will be in use") || l.contains("PMD thread on numa_id"))
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
+        s.detail = format!(
+            "{}, datapath_type=netdev, type={ptype} ports ({}){}",
+            version.lines().next().unwrap_or("ovs-vswitchd").trim(),
+            chosen.join("; "),
+            if ptype == port_type {
+                String::new()
+            } else {
+                format!(" ({port_type} not in iface_types: {})", types.trim())
+            }
+        );
+        Ok(s)
+    }
+
+    /// The switch's log file, if it has one (for error reports).
+    pub fn log(&self) -> String {
+        let name = match self.kind {
+            SwitchKind::Ferrovs => "ferrovsd.log",
+            SwitchKind::Ovs => "ovs-vswitchd.log",
+            SwitchKind::Kernel => return String::new(),
+        };
+        self.dir.as_ref().map(|d| log_tail(&d.0.join(name))).unwrap_or_default()
+    }
+}
+
+/// Where to find the switches.
+#[derive(Debug, Clone)]
+pub struct SwitchOptions {
+    /// Directory with this repo's `ferrovsd` and `ferrovs` (release build).
+    pub ferrovs_dir: PathBuf,
+    /// OVS interface type for s0/s1 (`afxdp`; `system` when the build lacks it).
+    pub ovs_port_type: String,
+}

@@ -1,0 +1,140 @@
+//! The system calls of the packet-rate harness that neither std nor aya wrap: entering a network
+//! namespace from one thread (`setns`), `BPF_PROG_RUN` of an XDP program in live-frames mode
+//! (kernel >= 5.18; aya 0.13 has no wrapper), SIGINT/SIGTERM to a flag so that the guards clean
+//! up, and the clock tick of /proc/<pid>/stat. Every `unsafe` block of the harness is here.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Moves the calling thread (only it) into the network namespace open at `fd`.
+pub fn setns_net(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: setns reads only its two integer arguments; `fd` is a valid open descriptor for the
+    // duration of the call (borrowed), and CLONE_NEWNET changes only this thread's namespace.
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `struct xdp_md` as BPF_PROG_RUN takes it for the context (include/uapi/linux/bpf.h).
+#[repr(C)]
+#[derive(Debug, Default)]
+struct XdpMd {
+    data: u32,
+    data_end: u32,
+    data_meta: u32,
+    ingress_ifindex: u32,
+    rx_queue_index: u32,
+    egress_ifindex: u32,
+}
+
+/// The `test` member of `union bpf_attr` (BPF_PROG_TEST_RUN), up to `batch_size`.
+#[repr(C)]
+#[derive(Debug, Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    pad: u32,
+}
+
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_F_TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
+
+/// Runs the XDP program `prog` `repeat` times on live frames initialised from `frame`, as if
+/// received on `ifindex` (resolved in the calling thread's network namespace): frames the
+/// program returns XDP_TX for leave through that interface. `batch` frames per NAPI-like batch
+/// (1..=256).
+pub fn xdp_live_frames(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat: u32, batch: u32) -> io::Result<()> {
+    let ctx = XdpMd { data_end: frame.len() as u32, ingress_ifindex: ifindex, ..XdpMd::default() };
+    let mut attr = TestRunAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        data_size_in: frame.len() as u32,
+        data_in: frame.as_ptr() as u64,
+        repeat,
+        ctx_size_in: size_of::<XdpMd>() as u32,
+        ctx_in: std::ptr::from_ref(&ctx) as u64,
+        flags: BPF_F_TEST_XDP_LIVE_FRAMES,
+        batch_size: batch,
+        ..TestRunAttr::default()
+    };
+    // SAFETY: `attr` is a properly laid out, zero-padded prefix of union bpf_attr whose size we
+    // pass; the kernel only reads `frame` and `ctx` (their sizes are in `attr`), both live for the
+    // whole call, and writes back only into `attr` (retval, duration).
+    let rc = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_PROG_TEST_RUN, std::ptr::from_mut(&mut attr), size_of::<TestRunAttr>() as u32)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// From now on SIGINT and SIGTERM only set the flag [`interrupted`] reads, so that the run stops
+/// at the next check and the guards (namespaces, switch processes, temp dirs) clean up.
+pub fn catch_interrupts() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// Whether SIGINT or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Pins the calling thread to CPU `cpu`.
+pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("CPU {cpu} out of range")));
+    }
+    // SAFETY: cpu_set_t is a plain bit array for which all-zero is the empty set; CPU_SET writes
+    // bit `cpu`, checked above to be inside the set; sched_setaffinity reads the set we pass with
+    // its size, and pid 0 means the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &raw const set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Clock ticks per second of /proc/<pid>/stat times.
+pub fn clock_ticks() -> u64 {
+    // SAFETY: sysconf only reads its integer argument.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
