@@ -5,6 +5,7 @@
 use flowtable::action::{Action, PacketInReason};
 use flowtable::bridge::{Bridge, PortInfo};
 use flowtable::flow_mod::FlowMod;
+use flowtable::tunnel::TunnelEnv;
 use flowtable::xlate::xlate_actions;
 use flowtable::{DpAction, DpPort, Field, FlowKey, Match, PortNo};
 
@@ -36,7 +37,7 @@ fn packet_out_actions_are_translated_with_header_commits() {
         Action::SetField { field: Field::EthDst, value: 0x0200_0000_0001, mask: 0xffff_ffff_ffff },
         Action::Output { port: PortNo(2), max_len: 0 },
     ];
-    let x = xlate_actions(&b, 0, &key(PortNo::CONTROLLER.0), &acts, 0);
+    let x = xlate_actions(&b, &TunnelEnv::EMPTY, 0, &key(PortNo::CONTROLLER.0), &acts, 0);
     assert!(x.error.is_none());
     assert!(matches!(x.actions[0], DpAction::SetMasked { field: Field::EthDst, .. }), "{:?}", x.actions);
     assert_eq!(x.actions[1], DpAction::Output(DpPort(12)));
@@ -45,14 +46,29 @@ fn packet_out_actions_are_translated_with_header_commits() {
 #[test]
 fn output_table_runs_the_pipeline_and_in_port_goes_back() {
     let b = bridges();
-    let x = xlate_actions(&b, 0, &key(1), &[Action::Output { port: PortNo::TABLE, max_len: 0 }], 0);
+    let x = xlate_actions(&b, &TunnelEnv::EMPTY, 0, &key(1), &[Action::Output { port: PortNo::TABLE, max_len: 0 }], 0);
     assert_eq!(x.actions.to_vec(), vec![DpAction::Output(DpPort(13))]);
-    let x = xlate_actions(&b, 0, &key(2), &[Action::Output { port: PortNo::IN_PORT, max_len: 0 }], 0);
+    let x =
+        xlate_actions(&b, &TunnelEnv::EMPTY, 0, &key(2), &[Action::Output { port: PortNo::IN_PORT, max_len: 0 }], 0);
     assert_eq!(x.actions.to_vec(), vec![DpAction::Output(DpPort(12))]);
     // Flood from the controller reaches every port; a controller action becomes a packet-in.
-    let x = xlate_actions(&b, 0, &key(PortNo::CONTROLLER.0), &[Action::Output { port: PortNo::FLOOD, max_len: 0 }], 0);
+    let x = xlate_actions(
+        &b,
+        &TunnelEnv::EMPTY,
+        0,
+        &key(PortNo::CONTROLLER.0),
+        &[Action::Output { port: PortNo::FLOOD, max_len: 0 }],
+        0,
+    );
     assert_eq!(x.actions.len(), 3);
-    let x = xlate_actions(&b, 0, &key(1), &[Action::Output { port: PortNo::CONTROLLER, max_len: 64 }], 0);
+    let x = xlate_actions(
+        &b,
+        &TunnelEnv::EMPTY,
+        0,
+        &key(1),
+        &[Action::Output { port: PortNo::CONTROLLER, max_len: 64 }],
+        0,
+    );
     match &x.actions[..] {
         [DpAction::Userspace(pin)] => {
             assert_eq!(pin.reason, PacketInReason::Action);
@@ -61,5 +77,5 @@ fn output_table_runs_the_pipeline_and_in_port_goes_back() {
         other => panic!("{other:?}"),
     }
     // No actions: dropped.
-    assert!(xlate_actions(&b, 0, &key(1), &[], 0).actions.is_empty());
+    assert!(xlate_actions(&b, &TunnelEnv::EMPTY, 0, &key(1), &[], 0).actions.is_empty());
 }
