@@ -121,8 +121,9 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let _ = writeln!(out, "Datapath actions: {}", format_dp_actions(&x.actions));
         }
         "dpctl/dump-flows" => {
-            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            // Lock order as the poll thread's: pmd, then state.
             let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
             for (b, mf) in pmd.megaflows() {
                 let name = state.bridges.get(b).map_or("?", |br| br.name.as_str());
                 let used = if mf.used() == 0 { "never".to_owned() } else { format!("{:.3}s", now.saturating_sub(mf.used()) as f64 / 1000.0) };

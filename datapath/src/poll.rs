@@ -15,7 +15,7 @@ use flowtable::DpPort;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Frames received from one port per round (as Open vSwitch's NETDEV_MAX_BURST).
@@ -24,6 +24,10 @@ pub const BATCH: usize = 32;
 pub const SWEEP_MS: Millis = 500;
 /// Megaflows unused for this long are removed (Open vSwitch: 10 s).
 pub const MEGAFLOW_IDLE_MS: Millis = 10_000;
+
+/// Events queued from the poll loop to the OpenFlow agent at most: a packet-in flood is dropped
+/// here (as Open vSwitch drops packet-ins past its queue) instead of growing memory.
+pub const AGENT_QUEUE: usize = 1024;
 
 /// Something the poll loop hands to the OpenFlow agent.
 #[derive(Debug)]
@@ -39,7 +43,7 @@ struct NetdevSink<'a> {
     netdevs: &'a mut BTreeMap<DpPort, Box<dyn Netdev>>,
     touched: BTreeSet<DpPort>,
     tx: BTreeMap<DpPort, (u64, u64)>,
-    agent: Option<&'a Sender<AgentEvent>>,
+    agent: Option<&'a SyncSender<AgentEvent>>,
 }
 
 impl DpSink for NetdevSink<'_> {
@@ -57,7 +61,11 @@ impl DpSink for NetdevSink<'_> {
 
     fn userspace(&mut self, packet_in: &PacketIn, frame: &[u8]) {
         if let Some(tx) = self.agent {
-            let _ = tx.send(AgentEvent::PacketIn(Box::new(packet_in.clone()), frame.to_vec()));
+            if let Err(TrySendError::Full(_)) =
+                tx.try_send(AgentEvent::PacketIn(Box::new(packet_in.clone()), frame.to_vec()))
+            {
+                log::debug!("packet-in dropped: the OpenFlow agent's queue is full");
+            }
         }
     }
 }
@@ -76,7 +84,7 @@ pub struct PollContext {
     /// The pipeline clock.
     pub clock: Arc<dyn Fn() -> Millis + Send + Sync>,
     /// Where packet-ins and flow removals go (None: dropped).
-    pub agent: Option<Sender<AgentEvent>>,
+    pub agent: Option<SyncSender<AgentEvent>>,
 }
 
 impl std::fmt::Debug for PollContext {
@@ -178,7 +186,9 @@ fn sweep(ctx: &PollContext, now: Millis) {
         changed |= b.macs.expire(now) > 0;
         if !removed.is_empty() {
             if let Some(tx) = &ctx.agent {
-                let _ = tx.send(AgentEvent::FlowsRemoved(i, removed));
+                if let Err(TrySendError::Full(_)) = tx.try_send(AgentEvent::FlowsRemoved(i, removed)) {
+                    log::warn!("flow-removed messages dropped: the OpenFlow agent's queue is full");
+                }
             }
         }
     }

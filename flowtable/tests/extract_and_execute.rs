@@ -252,6 +252,13 @@ proptest! {
         if want.get(Field::VlanTci) & 0x1000 == 0 {
             want.set(Field::VlanTci1, 0);
         }
+        // An ICMPv6 type rewritten to neighbour solicitation/advertisement makes the payload
+        // parse as ND: its target and link-layer options come from bytes no action wrote.
+        if p.v6 && got.get(Field::IcmpCode) == 0 && matches!(got.get(Field::IcmpType), 135 | 136) {
+            for f in [Field::NdTarget, Field::NdSll, Field::NdTll] {
+                want.set(f, got.get(f));
+            }
+        }
         prop_assert_eq!(got, want);
         prop_assert!(checksums_ok(&sink.0[0].1), "checksums after {:?}", actions);
     }

@@ -55,7 +55,7 @@ fn main() -> Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let clock: Arc<dyn Fn() -> u64 + Send + Sync> = Arc::new(move || start.elapsed().as_millis() as u64);
-    let (agent_tx, agent_rx) = std::sync::mpsc::channel();
+    let (agent_tx, agent_rx) = std::sync::mpsc::sync_channel(poll::AGENT_QUEUE);
     let ctx = {
         let rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
         PollContext {

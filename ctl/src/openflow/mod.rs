@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use transport::{Backoff, Listener, Stream, Target};
@@ -53,7 +53,7 @@ pub struct Shared {
     /// The pipeline clock (the poll thread's).
     pub clock: Arc<dyn Fn() -> Millis + Send + Sync>,
     /// Packet-ins from packet-outs and flow-removed from flow-mods join the poll thread's.
-    pub agent_tx: Sender<AgentEvent>,
+    pub agent_tx: SyncSender<AgentEvent>,
     peers: Mutex<Vec<Arc<Peer>>>,
     arbiters: Mutex<BTreeMap<String, RoleArbiter>>,
     next_id: AtomicU64,
@@ -183,7 +183,7 @@ impl Shared {
         netdevs: Arc<Mutex<Netdevs>>,
         pmd: Arc<Mutex<Pmd>>,
         clock: Arc<dyn Fn() -> Millis + Send + Sync>,
-        agent_tx: Sender<AgentEvent>,
+        agent_tx: SyncSender<AgentEvent>,
     ) -> Self {
         Shared {
             state,

@@ -172,7 +172,7 @@ fn send_removed(shared: &Shared, bridge: &str, effects: &ModEffects) {
             state.bridges.iter().position(|b| b.name == bridge)
         };
         if let Some(i) = idx {
-            let _ = shared.agent_tx.send(AgentEvent::FlowsRemoved(i, effects.removed.clone()));
+            let _ = shared.agent_tx.try_send(AgentEvent::FlowsRemoved(i, effects.removed.clone()));
         }
     }
 }
@@ -253,7 +253,7 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
         pins
     };
     for (pin, frame) in pins {
-        let _ = shared.agent_tx.send(AgentEvent::PacketIn(Box::new(pin), frame));
+        let _ = shared.agent_tx.try_send(AgentEvent::PacketIn(Box::new(pin), frame));
     }
     if !x.side_effects.is_empty() {
         let mut state = shared.state.write().unwrap_or_else(PoisonError::into_inner);
