@@ -1,6 +1,8 @@
 //! OpenFlow 1.0 ofp_match and flow_mod: round trips, CIDR wildcards, VLAN encoding, oracle.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
+mod common;
+
 use flowtable::field::VLAN_CFI;
 use flowtable::{Action, Field, FlowMod, FlowModCommand, Match, PortNo};
 use ofagent::{decode, encode, Message, OfError, OFP10_VERSION};
@@ -54,19 +56,7 @@ fn of10_decode_drops_fields_without_prerequisites() {
 #[test]
 fn ovs_ofctl_parses_of10_flow_mod() {
     let bytes = encode(OFP10_VERSION, 7, &fm_msg(sample())).unwrap();
-    let path = std::env::temp_dir().join(format!("ofagent-fm10-{}.bin", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
-            eprintln!("skipping: ovs-ofctl not runnable ({e})");
-            return;
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(text) = common::ofp_parse(&bytes, "fm10") else { return };
     assert_eq!(
         text.trim_end(),
         "OFPT_FLOW_MOD (xid=0x7): ADD priority=200,udp,in_port=3,dl_vlan=10,nw_src=10.1.0.0/16,nw_tos=40,tp_dst=53 \

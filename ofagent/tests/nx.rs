@@ -1,6 +1,8 @@
 //! Nicira vendor messages: round trips in both versions and the ovs-ofctl oracle.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
+mod common;
+
 use flowtable::{Action, Field, FlowMod, Match, PortNo, SubField};
 use ofagent::{decode, encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
 
@@ -54,19 +56,7 @@ fn ovs_ofctl_parses_nicira_messages() {
     for msg in samples() {
         stream.extend(encode(OFP10_VERSION, 7, &msg).unwrap());
     }
-    let path = std::env::temp_dir().join(format!("ofagent-nx-{}.bin", std::process::id()));
-    std::fs::write(&path, stream).unwrap();
-    let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
-            eprintln!("skipping: ovs-ofctl not runnable ({e})");
-            return;
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(text) = common::ofp_parse(&stream, "nx") else { return };
     let want = [
         "NXT_SET_FLOW_FORMAT (xid=0x7): format=nxm",
         "NXT_FLOW_MOD_TABLE_ID (xid=0x7): enable",
@@ -98,19 +88,7 @@ fn onf_bundles_round_trip_and_ovs_ofctl_reads_them() {
     wrong[4..8].copy_from_slice(&10u32.to_be_bytes());
     assert_eq!(decode(&wrong), Err(OfError::BundleBadXid));
     assert_eq!(OfError::BundleBadXid.error_type_code(OFP13_VERSION), (0xffff, 2309));
-    let path = std::env::temp_dir().join(format!("ofagent-bundle-{}.bin", std::process::id()));
-    std::fs::write(&path, stream).unwrap();
-    let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
-            eprintln!("skipping: ovs-ofctl not runnable ({e})");
-            return;
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(text) = common::ofp_parse(&stream, "bundle") else { return };
     let want = [
         "ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x9):",
         " bundle_id=0x1 type=OPEN_REQUEST flags=atomic",

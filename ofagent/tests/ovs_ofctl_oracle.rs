@@ -2,7 +2,7 @@
 //! Skips with a printed reason when `ovs-ofctl` is absent, except under `CI=true`.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
-use std::process::Command;
+mod common;
 
 use flowtable::{Field, Match, PortNo};
 use ofagent::msg::{
@@ -10,24 +10,6 @@ use ofagent::msg::{
     NO_BUFFER,
 };
 use ofagent::{encode, Message, OfError, OFP10_VERSION, OFP13_VERSION};
-
-fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
-    let path = std::env::temp_dir().join(format!("ofagent-oracle-{}-{tag}.bin", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let out = Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    match out {
-        Ok(o) => {
-            assert!(o.status.success(), "ovs-ofctl failed: {}", String::from_utf8_lossy(&o.stderr));
-            Some(String::from_utf8_lossy(&o.stdout).into_owned())
-        }
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
-            eprintln!("skipping: ovs-ofctl not runnable ({e})");
-            None
-        }
-    }
-}
 
 fn port() -> PortDesc {
     PortDesc {
@@ -183,7 +165,7 @@ fn ovs_ofctl_reads_what_we_encode() {
     ];
     for (i, (version, msg, expect)) in cases.iter().enumerate() {
         let bytes = encode(*version, 7, msg).unwrap();
-        let Some(text) = ofp_parse(&bytes, &i.to_string()) else { return };
+        let Some(text) = common::ofp_parse(&bytes, &i.to_string()) else { return };
         for line in *expect {
             assert!(text.contains(line), "case {i}: expected {line:?} in:\n{text}");
         }

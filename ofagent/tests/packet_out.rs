@@ -1,6 +1,8 @@
 //! PACKET_OUT in both versions and OpenFlow 1.0 actions, checked against ovs-ofctl.
 #![allow(clippy::unwrap_used)] // Tests: a panic is the failure report.
 
+mod common;
+
 use flowtable::{Action, Field, PortNo, SubField};
 use ofagent::codec::actions10;
 use ofagent::msg::{PacketOut, NO_BUFFER};
@@ -74,19 +76,7 @@ fn of10_action_errors() {
 fn ovs_ofctl_parses_of10_packet_out() {
     let p = PacketOut { buffer_id: NO_BUFFER, in_port: PortNo::CONTROLLER, actions: of10_actions(), data: vec![] };
     let bytes = encode(OFP10_VERSION, 7, &Message::PacketOut(Box::new(p))).unwrap();
-    let path = std::env::temp_dir().join(format!("ofagent-po10-{}.bin", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
-    let _ = std::fs::remove_file(&path);
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
-            eprintln!("skipping: ovs-ofctl not runnable ({e})");
-            return;
-        }
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(text) = common::ofp_parse(&bytes, "po10") else { return };
     let want = "OFPT_PACKET_OUT (xid=0x7): in_port=CONTROLLER actions=mod_vlan_vid:10,mod_vlan_pcp:3,strip_vlan,\
                 mod_dl_src:0a:0b:0c:0d:0e:0f,mod_nw_dst:10.0.0.1,mod_nw_tos:184,mod_tp_dst:8080,\
                 load:0x5->NXM_NX_REG0[],move:NXM_NX_REG1[]->NXM_NX_REG2[],enqueue:2:1,dec_ttl,resubmit(,1),FLOOD \

@@ -281,3 +281,23 @@ pub fn port_desc() -> ofagent::msg::PortDesc {
         ..ofagent::msg::PortDesc::default()
     }
 }
+
+/// What stock `ovs-ofctl ofp-parse` prints for `bytes` (a file of OpenFlow messages); `None`
+/// (skip, with a printed reason) when ovs-ofctl cannot run, except under `CI=true`.
+pub fn ofp_parse(bytes: &[u8], tag: &str) -> Option<String> {
+    let path = std::env::temp_dir().join(format!("ofagent-oracle-{}-{tag}.bin", std::process::id()));
+    std::fs::write(&path, bytes).expect("temp file");
+    let out = std::process::Command::new("ovs-ofctl").arg("ofp-parse").arg(&path).output();
+    let _ = std::fs::remove_file(&path);
+    match out {
+        Ok(o) => {
+            assert!(o.status.success(), "ovs-ofctl failed: {}", String::from_utf8_lossy(&o.stderr));
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+        Err(e) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "ovs-ofctl required under CI: {e}");
+            eprintln!("skipping: ovs-ofctl not runnable ({e})");
+            None
+        }
+    }
+}
