@@ -239,7 +239,7 @@ fn measure_switch(
                 let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
                 generator.run(&topo.gen, "g0", warmup, pace, burst)?;
                 let r = measure(&topo, &sw, &sink, &generator, duration, pace, burst)?;
-                if name == "64b-1flow" {
+                if name == "64b-1flow" && pace == Pace::FlatOut {
                     capacity = Some(r.forwarded_pps);
                 }
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
@@ -278,7 +278,7 @@ fn measure_switch(
                     std::thread::sleep(step);
                     waited += step;
                 }
-                let cores = (sw.cpu_seconds()? - before) / waited.as_secs_f64();
+                let cores = (sw.cpu_seconds()? - before) / waited.as_secs_f64().max(0.1);
                 Row {
                     scenario: "idle".into(),
                     switch: kind.name().into(),
