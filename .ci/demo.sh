@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: starts ferrovsd in its own network namespace, wires two "VM" namespaces to a
-# bridge (vm1 over a veth pair attached as a system port, vm2 over an internal port moved into
-# its namespace), pings across, and shows what the switch did. Cleans up on any exit.
+# bridge (vm1 over a veth pair attached as an AF_XDP port, vm2 over an internal port moved into
+# its namespace), pings across, programs flows with stock ovs-ofctl over the bridge's OpenFlow
+# socket, and shows what the switch did. Cleans up on any exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/target/release
@@ -36,15 +37,16 @@ ip -n "$VM2" link set vm2 up
 step "ping vm1 -> vm2 across the bridge (NORMAL)"
 ip netns exec "$VM1" ping -c 3 -i 0.2 -W 1 10.99.0.2
 
-step "replace NORMAL by explicit flows with ferrovs ofctl, ping again"
-fv ofctl del-flows br0
-fv ofctl add-flow br0 "priority=10,in_port=1,actions=output:2"
-fv ofctl add-flow br0 "priority=10,in_port=2,actions=output:1"
+step "replace NORMAL by explicit flows with stock ovs-ofctl (unix:$DIR/br0.mgmt), ping again"
+OF=unix:$DIR/br0.mgmt
+ovs-ofctl del-flows "$OF"
+ovs-ofctl add-flow "$OF" "priority=10,in_port=1,actions=output:2"
+ovs-ofctl add-flow "$OF" "priority=10,in_port=2,actions=output:1"
 ip netns exec "$VM1" ping -c 3 -i 0.2 -W 1 10.99.0.2
 sleep 0.6
 
 step "ferrovs show"; fv show
-step "ferrovs ofctl dump-flows br0"; fv ofctl dump-flows br0
+step "ovs-ofctl show / dump-flows / dump-ports"; ovs-ofctl show "$OF"; ovs-ofctl dump-flows "$OF"; ovs-ofctl dump-ports "$OF"
 step "ferrovs appctl dpctl/dump-flows"; fv appctl dpctl/dump-flows
 step "ferrovs appctl pmd-stats-show"; fv appctl pmd-stats-show
 step "ferrovs appctl ofproto/trace br0 in_port=1,ip,nw_dst=10.99.0.2"; fv appctl ofproto/trace br0 in_port=1,ip,nw_dst=10.99.0.2

@@ -22,6 +22,7 @@ case "$what" in
     need_dev libelf-dev libbpf-dev zlib1g-dev
     need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
     need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
+    need tshark tshark                     # GRE tunnel tests decode keys on the wire
     ;;
   bench)
     need ip iproute2
@@ -33,6 +34,8 @@ case "$what" in
     ;;
   demo)
     need clang-19 clang-19
+    need llc-19 llvm-19
+    need ovs-ofctl openvswitch-common   # the demo programs flows with stock ovs-ofctl
     need_dev libbpf-dev
     need ip iproute2
     need ping iputils-ping

@@ -1,12 +1,13 @@
 //! `ferrovs appctl`: the ovs-appctl commands for looking inside the switch:
 //! `ofproto/trace BRIDGE FLOW`, `dpctl/dump-flows`, `dpctl/del-flows`, `pmd-stats-show`
 //! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`, `dpif-netdev/upcall-rate [RATE [BURST]]`
-//! (the per-port budget of cache misses translated per second).
+//! (the per-port budget of cache misses translated per second), and for native tunnels
+//! `tnl/arp/show`, `tnl/neigh/flush` and `ovs/route/show`.
 
 use crate::switch::Runtime;
 use flowtable::odp::DpAction;
 use flowtable::syntax::{format_match, parse_match};
-use flowtable::xlate::xlate_with;
+use flowtable::xlate::xlate_env;
 use flowtable::{Field, FlowKey, Match, PortNo};
 use std::fmt::Write as _;
 use std::sync::PoisonError;
@@ -16,28 +17,71 @@ pub fn format_dp_actions(actions: &[DpAction]) -> String {
     if actions.is_empty() {
         return "drop".into();
     }
-    let parts: Vec<String> = actions
-        .iter()
-        .map(|a| match a {
-            DpAction::Output(p) => p.0.to_string(),
-            DpAction::PushVlan { tpid, tci } => {
-                let tpid = if *tpid == 0x8100 { String::new() } else { format!("tpid=0x{tpid:04x},") };
-                format!("push_vlan({tpid}vid={},pcp={})", tci & 0xfff, tci >> 13)
-            }
-            DpAction::PopVlan => "pop_vlan".into(),
-            DpAction::SetMasked { field, value, mask } => {
-                if *mask == field.max_value() {
-                    format!("set({field}={value:#x})")
-                } else {
-                    format!("set({field}={value:#x}/{mask:#x})")
-                }
-            }
-            DpAction::Userspace(p) => {
-                format!("userspace(controller,reason={:?},table={},max_len={})", p.reason, p.table_id, p.max_len)
-            }
-        })
-        .collect();
+    let parts: Vec<String> = actions.iter().map(format_dp_action).collect();
     parts.join(",")
+}
+
+/// `header(size=..,type=3,eth(..),ipv4(..),gre((flags=..,proto=..),key=..))` as OVS prints a
+/// `tnl_push` header.
+fn format_tnl_header(h: &[u8]) -> String {
+    let mac = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":");
+    if h.len() < 38 {
+        return format!("header(size={})", h.len());
+    }
+    let ip = |at: usize| std::net::Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3]);
+    let flags = u16::from_be_bytes([h[34], h[35]]);
+    let proto = u16::from_be_bytes([h[36], h[37]]);
+    let mut gre = format!("gre((flags={flags:#x},proto={proto:#x})");
+    let mut at = 38;
+    if flags & 0x8000 != 0 {
+        gre.push_str(",csum=0x0");
+        at += 4;
+    }
+    if flags & 0x2000 != 0 && h.len() >= at + 4 {
+        let _ = write!(gre, ",key={:#x}", u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]));
+    }
+    gre.push(')');
+    format!(
+        "header(size={},type=3,eth(dst={},src={},dl_type=0x0800),ipv4(src={},dst={},proto=47,tos={},ttl={},frag={:#x}),{gre})",
+        h.len(),
+        mac(&h[..6]),
+        mac(&h[6..12]),
+        ip(26),
+        ip(30),
+        // C's "%#x" (OVS's format) prints zero as "0".
+        if h[15] == 0 { "0".to_owned() } else { format!("{:#x}", h[15]) },
+        h[22],
+        u16::from_be_bytes([h[20], h[21]])
+    )
+}
+
+fn format_dp_action(a: &DpAction) -> String {
+    match a {
+        DpAction::Output(p) => p.0.to_string(),
+        DpAction::PushVlan { tpid, tci } => {
+            let tpid = if *tpid == 0x8100 { String::new() } else { format!("tpid=0x{tpid:04x},") };
+            format!("push_vlan({tpid}vid={},pcp={})", tci & 0xfff, tci >> 13)
+        }
+        DpAction::PopVlan => "pop_vlan".into(),
+        DpAction::SetMasked { field, value, mask } => {
+            if *mask == field.max_value() {
+                format!("set({field}={value:#x})")
+            } else {
+                format!("set({field}={value:#x}/{mask:#x})")
+            }
+        }
+        DpAction::Userspace(p) => {
+            format!("userspace(controller,reason={:?},table={},max_len={})", p.reason, p.table_id, p.max_len)
+        }
+        DpAction::TunnelPush(t) => format!(
+            "clone(tnl_push(tnl_port({}),{}),{})",
+            t.tnl_port.0,
+            format_tnl_header(&t.header),
+            format_dp_actions(&t.actions)
+        ),
+        DpAction::TunnelPop => "tnl_pop".into(),
+        DpAction::Emit(e) => format!("emit(size={},{})", e.frame.len(), format_dp_actions(&e.actions)),
+    }
 }
 
 fn bridge_index(rt: &Runtime, name: &str) -> Result<usize, String> {
@@ -63,7 +107,7 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let (m, _) = parse_match(flow).map_err(|e| e.to_string())?;
             let key = m.value;
             let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
-            let x = xlate_with(&state.bridges, idx, &key, now, true);
+            let x = xlate_env(&state.bridges, &state.tunnels, idx, &key, now, true);
             let _ = writeln!(out, "Flow: {}", format_match(&Match { value: key, mask: nonzero_fields(&key) }, 0x8000));
             let _ = writeln!(out, "\nbridge(\"{bridge}\")\n-------------");
             for line in &x.trace {
@@ -92,6 +136,21 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                     format_dp_actions(&mf.actions)
                 );
             }
+        }
+        "tnl/arp/show" | "tnl/neigh/show" => {
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            out = state.tunnels.neigh.show();
+        }
+        "tnl/neigh/flush" | "tnl/arp/flush" => {
+            let mut state = rt.state.write().unwrap_or_else(PoisonError::into_inner);
+            if state.tunnels.neigh.flush() {
+                state.changed();
+            }
+            out = "OK\n".into();
+        }
+        "ovs/route/show" => {
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            out = state.tunnels.routes.show();
         }
         "dpctl/del-flows" => rt.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now),
         "dpif-netdev/upcall-rate" => {
@@ -123,8 +182,9 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let pct = |n: u64| if s.packets == 0 { 0.0 } else { n as f64 * 100.0 / s.packets as f64 };
             let _ = writeln!(out, "pmd thread numa_id 0 core_id 0:");
             let _ = writeln!(out, "  packets received: {}", s.packets);
-            let _ = writeln!(out, "  packet recirculations: 0");
-            let _ = writeln!(out, "  avg. datapath passes per packet: 1.00");
+            let _ = writeln!(out, "  packet recirculations: {}", s.recirculations);
+            let passes = if s.packets == 0 { 0.0 } else { (s.packets + s.recirculations) as f64 / s.packets as f64 };
+            let _ = writeln!(out, "  avg. datapath passes per packet: {passes:.2}");
             let _ = writeln!(out, "  emc hits: {} ({:.1} %)", s.emc_hits, pct(s.emc_hits));
             let _ = writeln!(out, "  megaflow hits: {} ({:.1} %)", s.megaflow_hits, pct(s.megaflow_hits));
             let _ = writeln!(out, "  miss with success upcall: {} ({:.1} %)", s.upcalls, pct(s.upcalls));
@@ -159,7 +219,7 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                 );
             }
         }
-        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, pmd-stats-show, fdb/show)")),
+        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, pmd-stats-show, fdb/show, tnl/arp/show, tnl/neigh/flush, ovs/route/show)")),
     }
     Ok(out)
 }

@@ -167,6 +167,13 @@ impl Config {
     }
 }
 
+/// The tunnel configuration of a `type=gre` interface, its options checked as Open vSwitch
+/// checks them (a bad option refuses the whole change, with the interface named).
+pub fn tunnel_config(iface: &Interface) -> Result<flowtable::tunnel::TunnelConfig, String> {
+    flowtable::tunnel::TunnelConfig::from_options(iface.options.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| format!("{}: {e}", iface.name))
+}
+
 /// Why the configuration could not be loaded or saved.
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -12,6 +12,7 @@ pub mod process;
 pub mod rpc;
 pub mod server;
 pub mod switch;
+pub mod tunnel;
 pub mod vsctl;
 
 /// A stable identifier for `show`'s first line (Open vSwitch prints its database row's UUID).

@@ -25,7 +25,7 @@ Flow commands (as ovs-ofctl):
   ofctl del-flows [--strict] BR [FLOW] | ofctl dump-flows BR [FLOW] | ofctl dump-ports BR | ofctl show BR
 Inspection (as ovs-appctl):
   appctl ofproto/trace BR FLOW | appctl dpctl/dump-flows | appctl dpctl/del-flows
-  appctl pmd-stats-show | appctl fdb/show BR";
+  appctl pmd-stats-show | appctl fdb/show BR | appctl tnl/arp/show | appctl ovs/route/show";
 
 fn main() {
     if let Err(e) = run() {

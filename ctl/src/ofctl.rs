@@ -91,8 +91,9 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             Ok(show(&state.bridges[idx]))
         }
         "dump-ports" => {
-            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            // pmd before state, as the poll thread takes them (a queued writer would deadlock).
             let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
             Ok(dump_ports(&state.bridges[idx], &pmd.ports))
         }
         other => Err(format!("unknown ofctl command '{other}'")),

@@ -202,6 +202,21 @@ impl Runtime {
                 }
             }
         }
+        // Tunnel ports have no device: their options are checked here, before anything changes.
+        let mut tunnels = BTreeMap::new();
+        for b in new.bridges.values() {
+            for p in b.ports.values().filter(|p| p.interface.kind == "gre") {
+                match config::tunnel_config(&p.interface) {
+                    Ok(cfg) => {
+                        tunnels.insert((b.name.clone(), p.name.clone()), cfg);
+                    }
+                    // A hand-edited file: the port stays, without a tunnel (output drops).
+                    Err(e) if tolerant => log::error!("{e}"),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        wanted.retain(|_, iface| iface.kind != "gre");
         let mut opened: Netdevs = BTreeMap::new();
         {
             let netdevs = self.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -273,9 +288,17 @@ impl Runtime {
                     ports.insert(dp, (idx, of));
                     (Some(dp), None)
                 };
+                let tunnel = tunnels.get(&(name.clone(), p.name.clone())).cloned();
                 b.ports.insert(
                     of,
-                    PortInfo { name: p.name.clone(), dp_port, patch_peer, vlan: vlan_config(p), ..PortInfo::default() },
+                    PortInfo {
+                        name: p.name.clone(),
+                        dp_port,
+                        patch_peer,
+                        vlan: vlan_config(p),
+                        tunnel,
+                        ..PortInfo::default()
+                    },
                 );
             }
             if !b.ports.contains_key(&PortNo(OFPORT_LOCAL)) {

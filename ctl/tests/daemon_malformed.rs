@@ -1,6 +1,7 @@
 //! Hostile traffic the datapath must survive: malformed frames (bad IHL, bad IPv4 header
 //! checksum, a total length beyond the frame, a truncated TCP header) are
-//! counted and dropped, never forwarded; a flood of table-miss packets with a new 5-tuple each
+//! counted and dropped, never forwarded; a jumbo frame bound for a port with a smaller MTU is
+//! dropped and counted as that port's transmit drop; a flood of table-miss packets with a new 5-tuple each
 //! is held to its port's upcall budget while established flows on other ports keep forwarding,
 //! and the megaflow cache grows only as far as the budget allows.
 
@@ -110,4 +111,40 @@ fn miss_flood_is_held_to_its_port_budget_and_established_flows_keep_forwarding()
     assert!(flows <= 200 + 2000 * 7, "{flows} megaflows for a 2000/s budget");
     let ports = w.d.cli(&["ofctl", "dump-ports", "br0"]);
     assert!(!port_line(&ports, 1).contains("drop=0,"), "flood drops are counted on its port\n{ports}");
+}
+
+#[test]
+fn jumbo_frame_for_a_smaller_mtu_is_counted_as_a_tx_drop() {
+    if !common::require_root("jumbo_frame_for_a_smaller_mtu_is_counted_as_a_tx_drop") {
+        return;
+    }
+    let sw = Netns::new("fjs");
+    let d = Daemon::start(&sw);
+    d.cli(&["add-br", "br0"]);
+    let mut vms = Vec::new();
+    for (i, mtu) in [(1, "3000"), (2, "1500")] {
+        let vm = Netns::new("fjv");
+        let (p, v) = (common::unique("jp"), common::unique("jv"));
+        veth(&sw, &p, &vm, &v);
+        sw.sh(&["ip", "link", "set", &p, "mtu", mtu]);
+        vm.sh(&["ip", "link", "set", &v, "mtu", mtu]);
+        vm.sh(&["ip", "addr", "add", &format!("10.7.0.{i}/24"), "dev", &v]);
+        d.cli(&["add-port", "br0", &p]);
+        vms.push((vm, v));
+    }
+    let (vm1, v1) = &vms[0];
+    let (vm2, v2) = &vms[1];
+    assert!(vm1.ping("10.7.0.2", 2), "{}", d.log());
+    let capture = Command::new("ip")
+        .args(["netns", "exec", &vm2.name, "python3", FRAMES, "capture", v2, "2"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    vm1.sh(&["python3", FRAMES, "send-big", v1, "2500"]);
+    let out = capture.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bad=0"), "the jumbo frame reached the 1500-byte port");
+    let ports = d.cli(&["ofctl", "dump-ports", "br0"]);
+    let tx = ports.split("port  2:").nth(1).and_then(|r| r.lines().nth(1)).unwrap_or_default().to_owned();
+    assert!(!tx.contains("drop=0,"), "the drop is counted on port 2's transmit side\n{ports}");
 }

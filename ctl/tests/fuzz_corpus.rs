@@ -1,5 +1,5 @@
 //! Replays every file of every fuzz corpus (frames, datapath actions, flow syntax,
-//! configuration file, control socket) (`fuzz/corpus/<target>/`)
+//! configuration file, control socket, GRE decapsulation, rtnetlink dumps) (`fuzz/corpus/<target>/`)
 //! through the same entry points the fuzz targets use, so each finding added there becomes a
 //! regression test of `make test`.
 
@@ -40,4 +40,14 @@ fn odp_execute_corpus() {
 #[test]
 fn flow_syntax_corpus() {
     replay("flow_syntax", flowtable::syntax::fuzz_flow_syntax);
+}
+
+#[test]
+fn tnl_pop_corpus() {
+    replay("tnl_pop", flowtable::tunnel::fuzz_tnl_pop);
+}
+
+#[test]
+fn netlink_route_corpus() {
+    replay("netlink_route", ctl::tunnel::fuzz_netlink);
 }

@@ -156,3 +156,62 @@ fn standalone_without_a_reachable_controller_fails_open_to_normal() {
     assert!(!d.cli(&["ofctl", "dump-flows", "br0"]).contains("NORMAL"));
     assert!(!vm1.ping("10.80.0.2", 1), "secure: dropped");
 }
+
+#[test]
+fn ptcp_controllers_master_election_and_slave_refusal() {
+    if !common::require_root("ptcp_controllers_master_election_and_slave_refusal") {
+        return;
+    }
+    let sw = Netns::new("rsw");
+    let d = Daemon::start(&sw);
+    let port = port() + 1;
+    d.cli(&["add-br", "br0", "--", "set-controller", "br0", &format!("ptcp:{port}:127.0.0.1")]);
+    let target = format!("tcp:127.0.0.1:{port}");
+    wait_for(
+        Duration::from_secs(5),
+        || sw.exec(&["timeout", "5", "ovs-ofctl", "-O", "OpenFlow13", "show", &target]).status.success(),
+        || format!("ovs-ofctl cannot reach ptcp; log:\n{}", d.log()),
+    );
+    let py = r"
+import socket,struct,sys
+port=int(sys.argv[1])
+def msg(t,xid,body=b''): return struct.pack('>BBHI',4,t,8+len(body),xid)+body
+def recvn(s,n):
+    b=b''
+    while len(b)<n:
+        c=s.recv(n-len(b))
+        if not c: raise SystemExit('closed')
+        b+=c
+    return b
+def recv(s):
+    v,t,l,x=struct.unpack('>BBHI',recvn(s,8))
+    return t,x,recvn(s,l-8)
+def conn():
+    s=socket.create_connection(('127.0.0.1',port),timeout=5)
+    s.sendall(msg(0,1)); recv(s)
+    return s
+def ask(s,xid,t,body=b''):
+    s.sendall(msg(t,xid,body))
+    while True:
+        rt,x,b=recv(s)
+        if x==xid: return rt,b
+def role(s,xid,r,gen): return ask(s,xid,24,struct.pack('>I4xQ',r,gen))
+a=conn(); b=conn()
+t,body=role(a,10,2,5); print('a', t, struct.unpack('>I',body[:4])[0])
+t,body=role(b,11,2,6); print('b', t, struct.unpack('>I',body[:4])[0])
+fm=struct.pack('>QQBBHHHIIIH2x',0,0,0,0,0,0,100,0xffffffff,0xffffffff,0xffffffff,0)+struct.pack('>HH4x',1,4)
+t,body=ask(a,12,14,fm); print('a flow_mod', t, struct.unpack('>HH',body[:4]))
+t,body=role(a,13,3,4); print('stale', t, struct.unpack('>HH',body[:4]))
+b.sendall(msg(14,14,fm)+msg(20,15))
+while True:
+    t,x,body=recv(b)
+    if x==14: print('b flow_mod', t)
+    if x==15: break
+print('b barrier', t)
+";
+    let out = sw.sh(&["python3", "-c", py, &port.to_string()]);
+    assert!(out.contains("a 25 2") && out.contains("b 25 2"), "both became master in turn: {out}");
+    assert!(out.contains("a flow_mod 1 (1, 10)"), "the demoted master is a slave: OFPBRC_IS_SLAVE: {out}");
+    assert!(out.contains("stale 1 (11, 0)"), "older generation id: OFPRRFC_STALE: {out}");
+    assert!(!out.contains("b flow_mod") && out.contains("b barrier 21"), "the master may change flows: {out}");
+}

@@ -2,20 +2,27 @@
 //! megaflow cache, translation on a miss (the "upcall", done inline as in Open vSwitch's
 //! userspace datapath), megaflow installation, and action execution.
 //!
+//! A [`DpAction::TunnelPop`](flowtable::odp::DpAction::TunnelPop) hands the decapsulated frame
+//! back here (recirculation, as OVS's `recirc`): it enters again on the tunnel port its metadata
+//! selects, with `tun_src`/`tun_dst`/`tun_id` in its key, at most [`MAX_RECIRC_DEPTH`] times.
+//!
 //! [`Pmd::process_batch`] is pure apart from the [`DpSink`] it transmits through, so the same
 //! code runs in the daemon's threads and in tests.
 
 use crate::emc::{key_hash, ExactMatchCache};
 use crate::flow::Megaflow;
 use crate::megaflow::MegaflowCache;
-use crate::revalidate::revalidate;
+use crate::revalidate::revalidate_env;
 use crate::upcall_limit::UpcallLimiter;
 use flowtable::bridge::Bridge;
 use flowtable::extract::extract_checked;
+use flowtable::odp::PacketIn;
 use flowtable::odp_exec::{execute, DpSink};
 use flowtable::rule::Millis;
-use flowtable::xlate::{xlate, SideEffect};
-use flowtable::{DpPort, FlowKey, PortNo};
+use flowtable::tunnel::{receive_port, TunnelEnv, TunnelMetadata};
+use flowtable::xlate::{xlate_env, SideEffect};
+use flowtable::{DpPort, PortNo};
+use flowtable::{Field, FlowKey};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -28,8 +35,33 @@ pub struct SwitchState {
     pub bridges: Vec<Bridge>,
     /// Datapath port -> (bridge index, OpenFlow port).
     pub ports: BTreeMap<DpPort, (usize, PortNo)>,
-    /// Bumped on every flow table, port or MAC table change.
+    /// Bumped on every flow table, port, MAC table, route or tunnel neighbour change.
     pub generation: u64,
+    /// Routes, device addresses and neighbours for native tunnels.
+    pub tunnels: TunnelEnv,
+}
+
+/// Most recirculations of one packet (Open vSwitch's `MAX_RECIRC_DEPTH`).
+pub const MAX_RECIRC_DEPTH: u32 = 6;
+
+/// Passes outputs through and keeps decapsulated frames for recirculation.
+struct RecircSink<'s, S: DpSink> {
+    inner: &'s mut S,
+    pending: Vec<(TunnelMetadata, Vec<u8>)>,
+}
+
+impl<S: DpSink> DpSink for RecircSink<'_, S> {
+    fn output(&mut self, port: DpPort, frame: &[u8]) {
+        self.inner.output(port, frame);
+    }
+
+    fn userspace(&mut self, packet_in: &PacketIn, frame: &[u8]) {
+        self.inner.userspace(packet_in, frame);
+    }
+
+    fn recirculate(&mut self, md: &TunnelMetadata, frame: &[u8]) {
+        self.pending.push((*md, frame.to_vec()));
+    }
 }
 
 impl SwitchState {
@@ -54,6 +86,10 @@ pub struct PmdStats {
     pub lost: u64,
     /// Megaflows that could not be cached (cache full).
     pub not_cached: u64,
+    /// Decapsulated packets run through again.
+    pub recirculations: u64,
+    /// Decapsulated packets no tunnel port accepted, or recirculated too often.
+    pub tunnel_drops: u64,
     /// Revalidation passes.
     pub revalidations: u64,
     /// Malformed frames dropped (runts, bad IPv4 headers or checksums, truncated headers).
@@ -127,7 +163,7 @@ impl Pmd {
             self.seen_generation = state.generation;
             self.stats.revalidations += 1;
             for (bridge, (megaflows, _)) in &mut self.caches {
-                revalidate(megaflows, &state.bridges, *bridge, now);
+                revalidate_env(megaflows, &state.bridges, &state.tunnels, *bridge, now);
             }
         }
         let counters = self.ports.entry(in_port).or_default();
@@ -137,7 +173,6 @@ impl Pmd {
             self.stats.lost += frames.len() as u64;
             return;
         };
-        let (megaflows, emc) = self.caches.entry(bridge).or_default();
         let mut key = FlowKey::ZERO;
         for frame in frames.iter_mut() {
             self.stats.packets += 1;
@@ -146,49 +181,90 @@ impl Pmd {
                 self.ports.entry(in_port).or_default().rx_errors += 1;
                 continue;
             }
-            let len = frame.len() as u64;
-            let flow = if self.caches_enabled {
-                let h = key_hash(&key);
-                if let Some(mf) = emc.lookup(h, &key) {
-                    self.stats.emc_hits += 1;
-                    Some(Arc::clone(mf))
-                } else if let Some(mf) = megaflows.lookup(&key) {
-                    self.stats.megaflow_hits += 1;
-                    let mf = Arc::clone(mf);
-                    emc.insert(h, &key, &mf);
-                    Some(mf)
-                } else {
-                    None
-                }
+            self.process_packet(state, bridge, in_port, &key, frame, sink, now, 0);
+        }
+    }
+
+    /// Finds (or translates) the megaflow of one packet and executes it; decapsulated frames
+    /// it produces are processed again on their tunnel port.
+    #[allow(clippy::too_many_arguments)]
+    fn process_packet(
+        &mut self,
+        state: &SwitchState,
+        bridge: usize,
+        in_port: DpPort,
+        key: &FlowKey,
+        frame: &mut Vec<u8>,
+        sink: &mut impl DpSink,
+        now: Millis,
+        depth: u32,
+    ) {
+        let (megaflows, emc) = self.caches.entry(bridge).or_default();
+        let key = *key;
+        let len = frame.len() as u64;
+        let flow = if self.caches_enabled {
+            let h = key_hash(&key);
+            if let Some(mf) = emc.lookup(h, &key) {
+                self.stats.emc_hits += 1;
+                Some(Arc::clone(mf))
+            } else if let Some(mf) = megaflows.lookup(&key) {
+                self.stats.megaflow_hits += 1;
+                let mf = Arc::clone(mf);
+                emc.insert(h, &key, &mf);
+                Some(mf)
             } else {
                 None
-            };
-            let flow = if let Some(f) = flow {
-                f
-            } else {
-                if self.caches_enabled && !self.upcall_limit.allow(in_port, now) {
-                    self.stats.upcalls_limited += 1;
-                    self.ports.entry(in_port).or_default().rx_dropped += 1;
-                    continue;
-                }
-                self.stats.upcalls += 1;
-                let x = xlate(&state.bridges, bridge, &key, now);
-                self.side_effects.extend(x.side_effects.iter().cloned());
-                let mf = Arc::new(Megaflow::from_xlation(&key, x, now));
-                if self.caches_enabled {
-                    if megaflows.insert(Arc::clone(&mf)) {
-                        emc.insert(key_hash(&key), &key, &mf);
-                    } else {
-                        self.stats.not_cached += 1;
-                    }
-                }
-                mf
-            };
-            flow.hit(1, len, now);
-            if !self.caches_enabled {
-                flow.push_stats(now);
             }
-            execute(frame, &flow.actions, sink);
+        } else {
+            None
+        };
+        let flow = if let Some(f) = flow {
+            f
+        } else {
+            if self.caches_enabled && !self.upcall_limit.allow(in_port, now) {
+                self.stats.upcalls_limited += 1;
+                self.ports.entry(in_port).or_default().rx_dropped += 1;
+                return;
+            }
+            self.stats.upcalls += 1;
+            let x = xlate_env(&state.bridges, &state.tunnels, bridge, &key, now, false);
+            self.side_effects.extend(x.side_effects.iter().cloned());
+            let mf = Arc::new(Megaflow::from_xlation(&key, x, now));
+            if self.caches_enabled {
+                if megaflows.insert(Arc::clone(&mf)) {
+                    emc.insert(key_hash(&key), &key, &mf);
+                } else {
+                    self.stats.not_cached += 1;
+                }
+            }
+            mf
+        };
+        flow.hit(1, len, now);
+        if !self.caches_enabled {
+            flow.push_stats(now);
+        }
+        let mut rsink = RecircSink { inner: sink, pending: Vec::new() };
+        execute(frame, &flow.actions, &mut rsink);
+        for (md, mut inner) in rsink.pending {
+            let Some((tbridge, tport, tdp)) = receive_port(&state.bridges, &md).filter(|_| depth < MAX_RECIRC_DEPTH)
+            else {
+                self.stats.tunnel_drops += 1;
+                continue;
+            };
+            self.stats.recirculations += 1;
+            let counters = self.ports.entry(tdp).or_default();
+            counters.rx_packets += 1;
+            counters.rx_bytes += inner.len() as u64;
+            let mut k = FlowKey::ZERO;
+            if extract_checked(&inner, tport, &mut k).is_err() {
+                self.stats.malformed += 1;
+                self.ports.entry(tdp).or_default().rx_errors += 1;
+                continue;
+            }
+            k.set(Field::TunId, u128::from(md.key.unwrap_or(0)));
+            k.set(Field::TunSrc, u128::from(u32::from(md.src)));
+            k.set(Field::TunDst, u128::from(u32::from(md.dst)));
+            self.process_packet(state, tbridge, tdp, &k, &mut inner, rsink.inner, now, depth + 1);
         }
     }
 

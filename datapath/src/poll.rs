@@ -9,7 +9,8 @@ use crate::sys;
 use flowtable::odp::PacketIn;
 use flowtable::odp_exec::DpSink;
 use flowtable::rule::{Millis, RemovedRule};
-use flowtable::xlate::apply_side_effects;
+use flowtable::tunnel::NEIGH_IDLE_MS;
+use flowtable::xlate::{apply_side_effects, apply_tunnel_side_effects};
 use flowtable::DpPort;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::RawFd;
@@ -154,7 +155,8 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) {
             let effects = std::mem::take(&mut pmd.side_effects);
             drop(pmd);
             let mut state = ctx.state.write().unwrap_or_else(PoisonError::into_inner);
-            if apply_side_effects(&mut state.bridges, &effects, now) {
+            let tunnels_changed = apply_tunnel_side_effects(&mut state.tunnels, &effects, now);
+            if apply_side_effects(&mut state.bridges, &effects, now) | tunnels_changed {
                 state.changed();
             }
         }
@@ -168,6 +170,8 @@ fn sweep(ctx: &PollContext, now: Millis) {
     let repeat = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner).sweep(now, MEGAFLOW_IDLE_MS);
     let mut state = ctx.state.write().unwrap_or_else(PoisonError::into_inner);
     let mut changed = apply_side_effects(&mut state.bridges, &repeat, now);
+    changed |= apply_tunnel_side_effects(&mut state.tunnels, &repeat, now);
+    changed |= state.tunnels.neigh.expire(now, NEIGH_IDLE_MS) > 0;
     for (i, b) in state.bridges.iter_mut().enumerate() {
         let removed = b.pipeline.expire(now);
         changed |= !removed.is_empty();

@@ -6,7 +6,8 @@ use crate::flow::Megaflow;
 use crate::megaflow::MegaflowCache;
 use flowtable::bridge::Bridge;
 use flowtable::rule::Millis;
-use flowtable::xlate::xlate;
+use flowtable::tunnel::TunnelEnv;
+use flowtable::xlate::xlate_env;
 use std::sync::Arc;
 
 /// What a revalidation pass did.
@@ -20,7 +21,12 @@ pub struct RevalidateReport {
 
 /// Whether a cached megaflow still says what translation says now.
 pub fn still_valid(mf: &Megaflow, bridges: &[Bridge], bridge: usize, now: Millis) -> bool {
-    let x = xlate(bridges, bridge, &mf.key, now);
+    still_valid_env(mf, bridges, &TunnelEnv::EMPTY, bridge, now)
+}
+
+/// As [`still_valid`], with the tunnel environment translation consults.
+pub fn still_valid_env(mf: &Megaflow, bridges: &[Bridge], env: &TunnelEnv, bridge: usize, now: Millis) -> bool {
+    let x = xlate_env(bridges, env, bridge, &mf.key, now, false);
     x.error.is_none()
         && x.actions == mf.actions
         && x.wc.is_subset_of(&mf.mask)
@@ -32,8 +38,19 @@ pub fn still_valid(mf: &Megaflow, bridges: &[Bridge], bridge: usize, now: Millis
 /// Revalidates every megaflow of `cache` (whose packets enter on `bridge`); stats of removed
 /// flows are pushed to their rules first so no count is lost.
 pub fn revalidate(cache: &mut MegaflowCache, bridges: &[Bridge], bridge: usize, now: Millis) -> RevalidateReport {
+    revalidate_env(cache, bridges, &TunnelEnv::EMPTY, bridge, now)
+}
+
+/// As [`revalidate`], with the tunnel environment translation consults.
+pub fn revalidate_env(
+    cache: &mut MegaflowCache,
+    bridges: &[Bridge],
+    env: &TunnelEnv,
+    bridge: usize,
+    now: Millis,
+) -> RevalidateReport {
     let removed = cache.retain(|mf| {
-        let keep = still_valid(mf, bridges, bridge, now);
+        let keep = still_valid_env(mf, bridges, env, bridge, now);
         if !keep {
             mf.push_stats(now);
         }

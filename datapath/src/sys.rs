@@ -58,6 +58,16 @@ fn control_socket() -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// An interface's MTU (SIOCGIFMTU).
+pub fn mtu(name: &str) -> io::Result<u32> {
+    let sock = control_socket()?;
+    let mut req = ifreq(name)?;
+    // SAFETY: SIOCGIFMTU writes the MTU into the ifreq passed, valid for the call.
+    cvt(unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU, &raw mut req) })?;
+    // SAFETY: SIOCGIFMTU filled the ifru_mtu member of the union.
+    Ok(u32::try_from(unsafe { req.ifr_ifru.ifru_mtu }).unwrap_or(0))
+}
+
 /// Brings an interface up.
 pub fn set_up(name: &str) -> io::Result<()> {
     let sock = control_socket()?;
@@ -157,6 +167,33 @@ pub fn recv_frame(fd: RawFd, buf: &mut Vec<u8>, packet_socket: bool) -> io::Resu
     Ok(got)
 }
 
+/// A non-blocking `NETLINK_ROUTE` socket subscribed to the multicast `groups` (RTMGRP_* bits;
+/// 0 for a socket that only makes requests).
+pub fn netlink_route_socket(groups: u32) -> io::Result<OwnedFd> {
+    // SAFETY: socket has no memory-safety preconditions.
+    let fd = cvt(unsafe {
+        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+    })?;
+    // SAFETY: fd was just returned by socket and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are valid.
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as u16;
+    addr.nl_groups = groups;
+    // SAFETY: addr is a valid sockaddr_nl and the length passed is its size.
+    cvt(unsafe {
+        libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32)
+    })?;
+    Ok(fd)
+}
+
+/// recv(2) into `buf`, non-blocking.
+pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    cvt_size(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT | libc::MSG_TRUNC) })
+        .map(|n| n.min(buf.len()))
+}
+
 /// write(2) of `buf`.
 pub fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: buf is valid for reads of buf.len() bytes.
@@ -228,21 +265,7 @@ pub struct LinkEvent {
 
 /// A netlink socket subscribed to this namespace's link changes (`RTMGRP_LINK`).
 pub fn link_monitor() -> io::Result<OwnedFd> {
-    // SAFETY: socket has no memory-safety preconditions.
-    let fd = cvt(unsafe {
-        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, libc::NETLINK_ROUTE)
-    })?;
-    // SAFETY: fd was just returned by socket and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: sockaddr_nl is a plain C struct for which all-zero bytes are valid.
-    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    addr.nl_family = libc::AF_NETLINK as u16;
-    addr.nl_groups = libc::RTMGRP_LINK as u32;
-    // SAFETY: addr is a valid sockaddr_nl and the length passed is its size.
-    cvt(unsafe {
-        libc::bind(fd.as_raw_fd(), (&raw const addr).cast(), std::mem::size_of::<libc::sockaddr_nl>() as u32)
-    })?;
-    Ok(fd)
+    netlink_route_socket(libc::RTMGRP_LINK as u32)
 }
 
 /// Waits up to `timeout_ms` for link changes on a [`link_monitor`] socket and appends them to

@@ -88,6 +88,8 @@ pub struct PortInfo {
     pub no_fwd: bool,
     /// OpenFlow `OFPPC_PORT_DOWN` or link down: not live for fast-failover and flooding.
     pub down: bool,
+    /// For tunnel (gre) ports: the tunnel's configuration; output encapsulates natively.
+    pub tunnel: Option<crate::tunnel::TunnelConfig>,
 }
 
 /// A bridge: rules, ports and MAC table.

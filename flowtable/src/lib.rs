@@ -21,6 +21,8 @@ pub mod port;
 pub mod prehash;
 pub mod rule;
 pub mod syntax;
+pub mod tnl_xlate;
+pub mod tunnel;
 pub mod xlate;
 
 pub use action::Action;

@@ -62,6 +62,37 @@ pub enum DpAction {
     },
     /// Hand the packet, as it is now, to the controller.
     Userspace(Box<PacketIn>),
+    /// Encapsulate a copy of the packet and run `actions` on it (Open vSwitch's
+    /// `clone(tnl_push(...),...)`); the packet itself is unchanged for later actions.
+    TunnelPush(Box<TunnelPush>),
+    /// Strip the outer Ethernet/IPv4/GRE headers and run the inner frame through the datapath
+    /// again (recirculation), entering on the tunnel port its metadata selects.
+    TunnelPop,
+    /// Send a frame made by translation (an ARP request for a tunnel's next hop), running
+    /// `actions` on it; the packet itself is untouched.
+    Emit(Box<Emit>),
+}
+
+/// The encapsulation of [`DpAction::TunnelPush`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TunnelPush {
+    /// The tunnel port's datapath port (for display, as OVS's `tnl_port`).
+    pub tnl_port: DpPort,
+    /// Outer Ethernet + IPv4 + GRE header (lengths and checksums filled per packet).
+    pub header: Vec<u8>,
+    /// The underlay device the tunnel is routed by (OVS's `out_port`, for display).
+    pub out_port: DpPort,
+    /// Actions for the encapsulated packet (from the underlay bridge).
+    pub actions: Vec<DpAction>,
+}
+
+/// A frame produced by translation, with what to do with it ([`DpAction::Emit`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Emit {
+    /// The frame.
+    pub frame: Vec<u8>,
+    /// Its actions.
+    pub actions: Vec<DpAction>,
 }
 
 /// The datapath actions of one megaflow (most have one or two).

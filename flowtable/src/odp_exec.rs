@@ -8,6 +8,7 @@
 use crate::field::{ethertype, ipproto, Field, VLAN_CFI};
 use crate::key::FlowKey;
 use crate::odp::{DpAction, DpPort, PacketIn};
+use crate::tunnel::{encapsulate, pop_gre, TunnelMetadata};
 
 /// Where packets go while actions execute.
 pub trait DpSink {
@@ -15,6 +16,11 @@ pub trait DpSink {
     fn output(&mut self, port: DpPort, frame: &[u8]);
     /// Hand `frame` to the controller.
     fn userspace(&mut self, packet_in: &PacketIn, frame: &[u8]);
+    /// Run a decapsulated `frame` through the datapath again with tunnel metadata `md`
+    /// ([`DpAction::TunnelPop`]); a sink that cannot recirculate drops it.
+    fn recirculate(&mut self, md: &TunnelMetadata, frame: &[u8]) {
+        let _ = (md, frame);
+    }
 }
 
 /// Header offsets of a frame, found the way [`crate::extract`] finds them.
@@ -410,6 +416,18 @@ pub fn execute(frame: &mut Vec<u8>, actions: &[DpAction], sink: &mut impl DpSink
             DpAction::PushVlan { tpid, tci } => push_vlan(frame, *tpid, *tci),
             DpAction::PopVlan => pop_vlan(frame),
             DpAction::SetMasked { field, value, mask } => set_field(frame, *field, *value, *mask),
+            DpAction::TunnelPush(push) => {
+                let mut copy = encapsulate(frame, &push.header);
+                execute(&mut copy, &push.actions, sink);
+            }
+            DpAction::Emit(emit) => {
+                let mut copy = emit.frame.clone();
+                execute(&mut copy, &emit.actions, sink);
+            }
+            DpAction::TunnelPop => match pop_gre(frame) {
+                Ok((md, inner)) => sink.recirculate(&md, &frame[inner]),
+                Err(e) => log::debug!("tnl_pop: {e}; dropped"),
+            },
         }
     }
 }
@@ -418,7 +436,12 @@ pub fn execute(frame: &mut Vec<u8>, actions: &[DpAction], sink: &mut impl DpSink
 /// would give, for frames that have the headers the action touches).
 pub fn apply_to_key(key: &mut FlowKey, action: &DpAction) {
     match action {
-        DpAction::Output(_) | DpAction::Userspace(_) => {}
+        // Tunnel actions work on copies (push, emit) or end the packet's walk (pop).
+        DpAction::Output(_)
+        | DpAction::Userspace(_)
+        | DpAction::TunnelPush(_)
+        | DpAction::TunnelPop
+        | DpAction::Emit(_) => {}
         DpAction::PushVlan { tci, .. } => {
             let outer = key.get(Field::VlanTci);
             key.set(Field::VlanTci1, outer);

@@ -22,6 +22,7 @@ use crate::key::FlowKey;
 use crate::odp::{DpAction, DpActions, DpPort, PacketIn};
 use crate::port::PortNo;
 use crate::rule::{Millis, RuleStats};
+use crate::tunnel::TunnelEnv;
 use std::sync::Arc;
 
 /// Deepest nesting of resubmits, goto_table chains, groups and patch ports (Open vSwitch: 64).
@@ -38,6 +39,16 @@ pub enum SideEffect {
         bridge: usize,
         /// The learned flow.
         flow_mod: Box<FlowMod>,
+    },
+    /// A tunnel neighbour seen (ARP snooping, or a tunnel packet's outer source) on the
+    /// bridge whose internal port terminates tunnels (Open vSwitch's `tnl_neigh_set`).
+    NeighLearn {
+        /// Bridge name (the neighbour cache is per bridge).
+        bridge: String,
+        /// The neighbour's address.
+        ip: std::net::Ipv4Addr,
+        /// Its MAC.
+        mac: u64,
     },
     /// NORMAL saw `mac` on `vlan` arrive on `port`.
     MacLearn {
@@ -85,7 +96,19 @@ pub fn xlate(bridges: &[Bridge], bridge: usize, key: &FlowKey, now: Millis) -> X
 
 /// As [`xlate`], recording a trace for `ofproto/trace` when `trace` is set.
 pub fn xlate_with(bridges: &[Bridge], bridge: usize, key: &FlowKey, now: Millis, trace: bool) -> Xlation {
-    let mut ctx = Ctx::new(bridges, bridge, *key, now, trace);
+    xlate_env(bridges, &TunnelEnv::EMPTY, bridge, key, now, trace)
+}
+
+/// As [`xlate_with`], with the routes, device addresses and neighbours native tunnels use.
+pub fn xlate_env(
+    bridges: &[Bridge],
+    env: &TunnelEnv,
+    bridge: usize,
+    key: &FlowKey,
+    now: Millis,
+    trace: bool,
+) -> Xlation {
+    let mut ctx = Ctx::new(bridges, env, bridge, *key, now, trace);
     // Datapath flows always match the input port exactly.
     ctx.out.wc.set_all(Field::InPort);
     ctx.run_table(0, true);
@@ -101,8 +124,15 @@ pub fn xlate_with(bridges: &[Bridge], bridge: usize, key: &FlowKey, now: Millis,
 /// Translates an action list applied to a packet with key `key` on `bridge`, outside any
 /// rule: what an OpenFlow PACKET_OUT does (Open vSwitch's `ofproto_packet_out`). `output:TABLE`
 /// and `resubmit` run the bridge's tables; the action set is executed at the end.
-pub fn xlate_actions(bridges: &[Bridge], bridge: usize, key: &FlowKey, actions: &[Action], now: Millis) -> Xlation {
-    let mut ctx = Ctx::new(bridges, bridge, *key, now, false);
+pub fn xlate_actions(
+    bridges: &[Bridge],
+    env: &TunnelEnv,
+    bridge: usize,
+    key: &FlowKey,
+    actions: &[Action],
+    now: Millis,
+) -> Xlation {
+    let mut ctx = Ctx::new(bridges, env, bridge, *key, now, false);
     ctx.out.wc.set_all(Field::InPort);
     ctx.do_actions(actions, false);
     if ctx.out.error.is_none() && !ctx.action_set.is_empty() && !ctx.dropped {
@@ -116,7 +146,8 @@ pub fn xlate_actions(bridges: &[Bridge], bridge: usize, key: &FlowKey, actions: 
 
 /// Translation state.
 pub(crate) struct Ctx<'a> {
-    bridges: &'a [Bridge],
+    pub(crate) bridges: &'a [Bridge],
+    pub(crate) env: &'a TunnelEnv,
     pub(crate) bridge_idx: usize,
     pub(crate) now: Millis,
     /// The packet as the pipeline sees it now.
@@ -147,9 +178,17 @@ pub(crate) struct SavedVlan {
 }
 
 impl<'a> Ctx<'a> {
-    fn new(bridges: &'a [Bridge], bridge_idx: usize, key: FlowKey, now: Millis, tracing: bool) -> Self {
+    fn new(
+        bridges: &'a [Bridge],
+        env: &'a TunnelEnv,
+        bridge_idx: usize,
+        key: FlowKey,
+        now: Millis,
+        tracing: bool,
+    ) -> Self {
         Ctx {
             bridges,
+            env,
             bridge_idx,
             now,
             flow: key,
@@ -173,7 +212,7 @@ impl<'a> Ctx<'a> {
         &self.bridges[self.bridge_idx]
     }
 
-    fn trace(&mut self, msg: impl FnOnce() -> String) {
+    pub(crate) fn trace(&mut self, msg: impl FnOnce() -> String) {
         if self.tracing {
             let indent = "    ".repeat(self.depth as usize);
             self.out.trace.push(format!("{indent}{}", msg()));
@@ -311,7 +350,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Emits the datapath actions that make the datapath's packet equal the pipeline's.
-    fn commit(&mut self) {
+    pub(crate) fn commit(&mut self) {
         if self.vlan_dirty {
             self.commit_vlan();
         }
@@ -610,11 +649,20 @@ impl<'a> Ctx<'a> {
         if info.no_fwd {
             return;
         }
-        if let Some((peer_bridge, peer_port)) = info.patch_peer {
+        if let Some(cfg) = &info.tunnel {
+            if let Some(dp) = info.dp_port {
+                self.native_tunnel_output(cfg, dp);
+            }
+        } else if let Some((peer_bridge, peer_port)) = info.patch_peer {
             self.patch_output(peer_bridge, peer_port);
         } else if let Some(dp) = info.dp_port {
             self.commit();
-            self.out.actions.push(DpAction::Output(dp));
+            if self.terminate_native_tunnel(&info.name) {
+                self.trace(|| "  tunnel termination: tnl_pop".to_owned());
+                self.out.actions.push(DpAction::TunnelPop);
+            } else {
+                self.out.actions.push(DpAction::Output(dp));
+            }
         }
     }
 
@@ -668,6 +716,35 @@ impl<'a> Ctx<'a> {
             self.pending.words[w] |= self.flow.words[w] ^ self.base.words[w];
         }
         self.vlan_dirty = true;
+    }
+
+    /// Translates a packet made here (an encapsulated frame, an ARP request) as if it arrived
+    /// on `in_port` of bridge `bridge_idx` (Open vSwitch's nested `apply_nested_clone_actions`
+    /// on the tunnel's output device): every bit of `key` is determined by the megaflow's own
+    /// match, so nothing here widens the mask. Returns the datapath actions for that packet.
+    pub(crate) fn translate_generated(&mut self, bridge_idx: usize, key: FlowKey) -> Vec<DpAction> {
+        if self.depth >= MAX_DEPTH {
+            self.out.error = Some(XlateError::TooDeep);
+            return Vec::new();
+        }
+        let mut sub = Ctx::new(self.bridges, self.env, bridge_idx, key, self.now, self.tracing);
+        sub.overwritten = FlowKey::EXACT;
+        sub.depth = self.depth + 1;
+        sub.resubmits = self.resubmits;
+        sub.run_table(0, true);
+        if sub.out.error.is_none() && !sub.action_set.is_empty() && !sub.dropped {
+            sub.execute_action_set();
+        }
+        self.resubmits = sub.resubmits;
+        if let Some(e) = sub.out.error {
+            self.out.error = Some(e);
+        }
+        self.out.stats.append(&mut sub.out.stats);
+        for e in sub.out.side_effects {
+            self.side_effect(e);
+        }
+        self.out.trace.append(&mut sub.out.trace);
+        sub.out.actions.into_vec()
     }
 
     fn controller(&mut self, ca: &ControllerAction) {
@@ -819,6 +896,8 @@ pub fn apply_side_effects(bridges: &mut [Bridge], effects: &[SideEffect], now: M
                     changed |= b.macs.learn(*vlan, *mac, *port, now);
                 }
             }
+            // Applied to the tunnel environment by [`apply_tunnel_side_effects`].
+            SideEffect::NeighLearn { .. } => {}
             SideEffect::Learn { bridge, flow_mod } => {
                 if let Some(b) = bridges.get_mut(*bridge) {
                     if b.pipeline.refresh_learned(flow_mod, now) {
@@ -838,4 +917,16 @@ pub fn apply_side_effects(bridges: &mut [Bridge], effects: &[SideEffect], now: M
 /// The datapath port a bridge's OpenFlow port transmits on, if any.
 pub fn dp_port_of(bridges: &[Bridge], bridge: usize, port: PortNo) -> Option<DpPort> {
     bridges.get(bridge)?.ports.get(&port)?.dp_port
+}
+
+/// Applies the tunnel side effects (snooped neighbours) to the tunnel environment at `now`;
+/// returns whether a lookup answer changed (cached megaflows must then be revalidated).
+pub fn apply_tunnel_side_effects(env: &mut TunnelEnv, effects: &[SideEffect], now: Millis) -> bool {
+    let mut changed = false;
+    for e in effects {
+        if let SideEffect::NeighLearn { bridge, ip, mac } = e {
+            changed |= env.neigh.set(bridge, *ip, *mac, now);
+        }
+    }
+    changed
 }

@@ -98,7 +98,7 @@ fn gre_ingress_learns_and_the_reply_uses_the_learned_flow() {
     assert_eq!(&x.actions[..], &[DpAction::PushVlan { tpid: 0x8100, tci: 0x1001 }, DpAction::Output(DpPort(1))]);
     let learned = x.side_effects.iter().find_map(|e| match e {
         SideEffect::Learn { flow_mod, .. } => Some(flow_mod.clone()),
-        SideEffect::MacLearn { .. } => None,
+        SideEffect::MacLearn { .. } | SideEffect::NeighLearn { .. } => None,
     });
     let learned = learned.expect("table 10 learns");
     assert_eq!(learned.table_id, 20);

@@ -84,6 +84,18 @@ fn main() -> Result<()> {
         .spawn(move || poll::run(&ctx))
         .context("cannot start the poll thread")?;
 
+    // Routes and addresses for native tunnels (a failure only disables tunnels).
+    let route_thread = {
+        let rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
+        match ctl::tunnel::spawn(Arc::clone(&rt.state), Arc::clone(&stop)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                log::error!("cannot read the routing table: {e}; tunnels will not work");
+                None
+            }
+        }
+    };
+
     let sock = args.rundir.join("ferrovsd.ctl");
     let listener = server::bind(&sock).with_context(|| format!("cannot listen on {}", sock.display()))?;
     {
@@ -110,6 +122,9 @@ fn main() -> Result<()> {
     log::info!("exiting on signal");
     stop.store(true, Ordering::SeqCst);
     let _ = poller.join();
+    if let Some(t) = route_thread {
+        let _ = t.join();
+    }
     // Close every port now (AF_XDP ports detach their XDP program; the kernel would also do it
     // at exit, as the attachments are links of this process).
     let netdevs = Arc::clone(&rt.lock().unwrap_or_else(PoisonError::into_inner).netdevs);
@@ -117,6 +132,11 @@ fn main() -> Result<()> {
     log::info!("closing {} port(s)", closed.len());
     drop(closed);
     let _ = std::fs::remove_file(&sock);
+    let bridges: Vec<String> =
+        rt.lock().unwrap_or_else(PoisonError::into_inner).config.bridges.keys().cloned().collect();
+    for b in bridges {
+        let _ = std::fs::remove_file(args.rundir.join(format!("{b}.mgmt")));
+    }
     let _ = std::fs::remove_file(&pidfile);
     Ok(())
 }

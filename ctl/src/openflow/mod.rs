@@ -24,12 +24,12 @@ use ofagent::conn::{
     role, AsyncEvent, ConnConfig, ConnKind, Connection, Effect, Pending, Refusal, RoleArbiter, SwitchRequest,
 };
 use ofagent::msg::{Message, PacketIn, PortDesc, VersionBitmap, NO_BUFFER};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use transport::{Backoff, Listener, Stream, Target};
 
@@ -37,7 +37,7 @@ use transport::{Backoff, Listener, Stream, Target};
 const TICK: Duration = Duration::from_millis(100);
 /// Inactivity probe of controller connections (Open vSwitch's default 5 s).
 pub const CONTROLLER_PROBE_MS: u64 = 5000;
-/// A peer that does not read for this long is dropped.
+/// A peer that does not read for this long is dropped (the writer thread's timeout).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most connections accepted per listener.
 const MAX_PER_LISTENER: usize = 64;
@@ -65,6 +65,24 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// Asynchronous messages (packet-ins ...) queued for a peer beyond which new ones are dropped
+/// (Open vSwitch's packet-in queue is 100 deep).
+const ASYNC_QUEUE_MAX: usize = 100;
+/// Queued messages beyond which the connection's thread stops reading requests until the peer
+/// reads its replies (backpressure).
+const REPLY_BACKLOG: usize = 1000;
+/// Queued bytes beyond which the peer is dropped.
+const QUEUE_MAX_BYTES: usize = 16 << 20;
+
+/// Bytes waiting to be written to a peer by its writer thread.
+#[derive(Debug, Default)]
+struct Outbox {
+    queue: VecDeque<Vec<u8>>,
+    bytes: usize,
+    closed: bool,
+    dropped: u64,
+}
+
 /// One live connection.
 #[derive(Debug)]
 pub struct Peer {
@@ -73,21 +91,84 @@ pub struct Peer {
     /// The controller target it came through ("" for the management socket).
     origin: String,
     conn: Mutex<Connection>,
-    writer: Mutex<Stream>,
+    out: Mutex<Outbox>,
+    ready: Condvar,
     stop: AtomicBool,
 }
 
 impl Peer {
-    fn write(&self, bytes: &[u8]) {
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.out.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a reply (never dropped; a peer that lets too much pile up is disconnected).
+    fn write(&self, bytes: Vec<u8>) {
+        self.enqueue(bytes, false);
+    }
+
+    /// Queues an asynchronous message, or drops it if the peer is behind.
+    fn write_async(&self, bytes: Vec<u8>) {
+        self.enqueue(bytes, true);
+    }
+
+    fn enqueue(&self, bytes: Vec<u8>, droppable: bool) {
         if bytes.is_empty() {
             return;
         }
-        let mut w = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(e) = w.write_all(bytes) {
-            log::debug!("{}: OpenFlow connection {}: write: {e}", self.bridge, self.id);
-            self.stop.store(true, Ordering::Relaxed);
-            w.shutdown();
+        let mut out = self.outbox();
+        if out.closed {
+            return;
         }
+        if droppable && out.queue.len() >= ASYNC_QUEUE_MAX {
+            out.dropped += 1;
+            if out.dropped.is_power_of_two() {
+                log::warn!(
+                    "{}: OpenFlow connection {}: {} asynchronous messages dropped",
+                    self.bridge,
+                    self.id,
+                    out.dropped
+                );
+            }
+            return;
+        }
+        if out.bytes + bytes.len() > QUEUE_MAX_BYTES {
+            log::warn!("{}: OpenFlow connection {}: peer does not read, closing", self.bridge, self.id);
+            self.stop.store(true, Ordering::Relaxed);
+            out.closed = true;
+            self.ready.notify_all();
+            return;
+        }
+        out.bytes += bytes.len();
+        out.queue.push_back(bytes);
+        self.ready.notify_all();
+    }
+
+    fn backlog(&self) -> usize {
+        self.outbox().queue.len()
+    }
+
+    /// The writer thread: writes queued bytes until the outbox is closed and drained.
+    fn write_loop(&self, mut stream: Stream) {
+        loop {
+            let next = {
+                let mut out = self.outbox();
+                while out.queue.is_empty() && !out.closed {
+                    out = self.ready.wait(out).unwrap_or_else(PoisonError::into_inner);
+                }
+                let Some(b) = out.queue.pop_front() else { break };
+                out.bytes -= b.len();
+                b
+            };
+            if let Err(e) = stream.write_all(&next) {
+                log::debug!("{}: OpenFlow connection {}: write: {e}", self.bridge, self.id);
+                self.stop.store(true, Ordering::Relaxed);
+                let mut out = self.outbox();
+                out.closed = true;
+                out.queue.clear();
+                break;
+            }
+        }
+        stream.shutdown();
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -136,15 +217,26 @@ impl Shared {
             bridge: bridge.to_owned(),
             origin: origin.to_owned(),
             conn: Mutex::new(Connection::new(cfg, now)),
-            writer: Mutex::new(writer),
+            out: Mutex::default(),
+            ready: Condvar::new(),
             stop: AtomicBool::new(false),
         });
         log::debug!("{bridge}: OpenFlow connection {} from {} ({kind:?})", peer.id, stream.peer_name());
+        let w = Arc::clone(&peer);
+        let Ok(write_thread) =
+            std::thread::Builder::new().name(format!("of-write-{bridge}")).spawn(move || w.write_loop(writer))
+        else {
+            return false;
+        };
         let hello = peer.conn().hello();
-        peer.write(&hello);
+        peer.write(hello);
         self.peers.lock().unwrap_or_else(PoisonError::into_inner).push(Arc::clone(&peer));
         let negotiated = self.connection_loop(&peer, stream);
         self.peers.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| p.id != peer.id);
+        // Let the writer send what is queued (an error reply before a close), then stop it.
+        peer.outbox().closed = true;
+        peer.ready.notify_all();
+        let _ = write_thread.join();
         log::debug!("{bridge}: OpenFlow connection {} closed", peer.id);
         negotiated
     }
@@ -153,6 +245,10 @@ impl Shared {
         let mut buf = vec![0u8; 16 * 1024];
         let mut negotiated = false;
         while !peer.stop.load(Ordering::Relaxed) {
+            if peer.backlog() > REPLY_BACKLOG {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
             let n = match stream.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -170,7 +266,6 @@ impl Shared {
             }
             negotiated |= peer.conn().version().is_some();
         }
-        peer.writer.lock().unwrap_or_else(PoisonError::into_inner).shutdown();
         negotiated
     }
 
@@ -190,14 +285,14 @@ impl Shared {
     fn carry_out(&self, peer: &Arc<Peer>, effects: Vec<Effect>) -> bool {
         for e in effects {
             match e {
-                Effect::Send(b) => peer.write(&b),
+                Effect::Send(b) => peer.write(b),
                 Effect::Close(why) => {
                     log::info!("{}: OpenFlow connection {}: closing: {why:?}", peer.bridge, peer.id);
                     return false;
                 }
                 Effect::Request(p) => {
                     let bytes = self.answer(peer, &p);
-                    peer.write(&bytes);
+                    peer.write(bytes);
                 }
             }
         }
@@ -242,7 +337,7 @@ impl Shared {
         for peer in self.peers_of(bridge) {
             let bytes = peer.conn().async_message(ev);
             if let Some(b) = bytes {
-                peer.write(&b);
+                peer.write_async(b);
             }
         }
     }

@@ -225,11 +225,11 @@ impl DpSink for OutSink<'_> {
 }
 
 fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: u64) -> Result<(), Refusal> {
-    let (x, idx) = {
+    let x = {
         let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
         let b = find(&state.bridges, bridge)?;
         let key = flowtable::extract::flow_extract(&po.data, po.in_port);
-        (xlate_actions(&state.bridges, b, &key, &po.actions, now), b)
+        xlate_actions(&state.bridges, &state.tunnels, b, &key, &po.actions, now)
     };
     let mut frame = po.data.clone();
     let pins = {
@@ -261,12 +261,17 @@ fn packet_out(shared: &Shared, bridge: &str, po: &ofagent::msg::PacketOut, now: 
             state.changed();
         }
     }
-    let _ = idx;
     Ok(())
 }
 
 fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Result<Vec<Message>, Refusal> {
     let now = (shared.clock)();
+    // The poll thread takes the pmd lock before the state lock: never the other way round.
+    let counters = if matches!(req, StatsRequest::Port(_)) {
+        shared.pmd.lock().unwrap_or_else(PoisonError::into_inner).ports.clone()
+    } else {
+        BTreeMap::new()
+    };
     let state = shared.state.read().unwrap_or_else(PoisonError::into_inner);
     let b = find(&state.bridges, bridge)?;
     let bridge = &state.bridges[b];
@@ -283,11 +288,21 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
         }
         StatsRequest::Flow(f) => {
             let mut flows: Vec<FlowStats> = select(bridge, f).iter().map(|r| flow_stats(r, now)).collect();
-            if version == OFP10_VERSION {
-                for fs in &mut flows {
-                    of10_actions(&mut fs.actions);
+            // One flow the codec cannot express in this version must not fail the whole dump.
+            flows.retain(|fs| {
+                let ok = if version == OFP10_VERSION {
+                    ofagent::codec::actions10::encode_action_list(&fs.actions).is_ok()
+                } else {
+                    ofagent::codec::actions13::encode_instruction_list(&fs.actions).is_ok()
+                };
+                if !ok {
+                    log::warn!(
+                        "{}: flow stats: a flow's actions have no encoding in this version; left out",
+                        bridge.name
+                    );
                 }
-            }
+                ok
+            });
             StatsReply::Flow { flows, nx: f.nx, more: false }
         }
         StatsRequest::Aggregate(f) => {
@@ -323,13 +338,12 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
             StatsReply::Table { tables, more: false }
         }
         StatsRequest::Port(port) => {
-            let pmd = shared.pmd.lock().unwrap_or_else(PoisonError::into_inner);
             let ports = bridge
                 .ports
                 .iter()
                 .filter(|(no, _)| *port == PortNo::NONE || *no == port)
                 .map(|(no, info)| {
-                    let c = info.dp_port.and_then(|dp| pmd.ports.get(&dp)).copied().unwrap_or_default();
+                    let c = info.dp_port.and_then(|dp| counters.get(&dp)).copied().unwrap_or_default();
                     PortStats {
                         port_no: *no,
                         rx_packets: c.rx_packets,
@@ -395,15 +409,6 @@ fn stats(shared: &Shared, bridge: &str, version: u8, req: &StatsRequest) -> Resu
         }
     };
     Ok(vec![Message::StatsReply(reply)])
-}
-
-/// OpenFlow 1.0 has no instructions: Open vSwitch sends `goto_table:N` as `resubmit(,N)`.
-fn of10_actions(actions: &mut [flowtable::Action]) {
-    for a in actions {
-        if let flowtable::Action::GotoTable(t) = a {
-            *a = flowtable::Action::Resubmit { port: None, table: Some(*t) };
-        }
-    }
 }
 
 /// Rules a flow/aggregate stats request selects, by table then priority (highest first).

@@ -2,6 +2,7 @@
 """Raw Ethernet frames for the daemon's fault tests (no scapy needed, stdlib only).
 
   rawframes.py send-malformed IFACE     send each malformed frame once, then one good frame
+  rawframes.py send-big IFACE SIZE      one well-formed frame of SIZE bytes (marked bad)
   rawframes.py capture IFACE SECONDS    count frames carrying the markers: prints "good=N bad=M"
   rawframes.py flood IFACE SECONDS      UDP frames with a new 5-tuple each, as fast as possible
                                         (bounded by SECONDS); prints "sent=N"
@@ -72,6 +73,12 @@ def main():
             s.send(f)
         s.send(eth(0x0800, ipv4(udp(1000, 2000, GOOD + b"y" * 20))))
         print(len(malformed()))
+    elif cmd == "send-big":
+        # One frame of SIZE bytes (good headers, marked bad): too big for the output port.
+        size = int(sys.argv[3])
+        payload = BAD + b"j" * (size - 14 - 20 - 8 - len(BAD))
+        s.send(eth(0x0800, ipv4(udp(1000, 2000, payload))))
+        print(1)
     elif cmd == "capture":
         end = time.time() + float(sys.argv[3])
         good = bad = 0

@@ -117,6 +117,21 @@ pub struct AfxdpNetdev {
     /// Next socket to read first (fairness between queues).
     next_rx: usize,
     tx_dropped: u64,
+    /// Largest frame the device takes (MTU + Ethernet header + one VLAN tag, as the kernel's
+    /// `is_skb_forwardable` allows); larger frames are dropped and counted here, as Open
+    /// vSwitch's netdev layer does, instead of vanishing inside the driver.
+    max_frame: usize,
+    /// When `max_frame` was last read (the MTU can change while the port is open).
+    mtu_read: std::time::Instant,
+}
+
+/// Ethernet header plus one 802.1Q tag.
+const L2_OVERHEAD: usize = 18;
+/// How often the MTU is read again.
+const MTU_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn max_frame_of(name: &str) -> usize {
+    crate::sys::mtu(name).map_or(usize::MAX, |m| m as usize + L2_OVERHEAD)
 }
 
 impl AfxdpNetdev {
@@ -156,7 +171,16 @@ impl AfxdpNetdev {
             steer.mode(),
             if socks.iter().all(XskSocket::is_zero_copy) { "zero-copy" } else { "copy mode" }
         );
-        Ok(AfxdpNetdev { name: name.to_owned(), steer, socks, epoll, next_rx: 0, tx_dropped: 0 })
+        Ok(AfxdpNetdev {
+            name: name.to_owned(),
+            steer,
+            socks,
+            epoll,
+            next_rx: 0,
+            tx_dropped: 0,
+            max_frame: max_frame_of(name),
+            mtu_read: std::time::Instant::now(),
+        })
     }
 
     /// The mode the XDP program is attached in.
@@ -221,6 +245,10 @@ impl Netdev for AfxdpNetdev {
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        if frame.len() > self.max_frame {
+            self.tx_dropped += 1;
+            return Ok(());
+        }
         let Some(sock) = self.socks.first_mut() else {
             self.tx_dropped += 1;
             return Ok(());
@@ -236,6 +264,10 @@ impl Netdev for AfxdpNetdev {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.mtu_read.elapsed() >= MTU_REFRESH {
+            self.max_frame = max_frame_of(&self.name);
+            self.mtu_read = std::time::Instant::now();
+        }
         match self.socks.first_mut() {
             Some(s) => s.flush(),
             None => Ok(()),

@@ -459,11 +459,22 @@ impl Connection {
         Effect::Request(Pending { xid, request, head: raw[..raw.len().min(ERROR_DATA_LEN)].to_vec() })
     }
 
-    /// Resolves the table of an OpenFlow 1.0 flow-mod: without NXT_FLOW_MOD_TABLE_ID the
-    /// command's high byte means nothing (adds go to table 0, the rest to every table).
+    /// Resolves the table of a flow-mod as Open vSwitch does: on OpenFlow 1.0 without
+    /// NXT_FLOW_MOD_TABLE_ID the command's high byte means nothing (adds go to table 0, the
+    /// rest to every table); an add to table 0xff goes to table 0. An OpenFlow 1.0 add always
+    /// resets counters (lib/ofp-flow.c), which 1.3 dumps show as `reset_counts`.
     fn resolve_table(&self, mut fm: FlowMod) -> FlowMod {
-        if self.version == Some(OFP10_VERSION) && !self.flow_mod_table_id {
-            fm.table_id = if fm.command == FlowModCommand::Add { 0 } else { TABLE_ALL };
+        let add = fm.command == FlowModCommand::Add;
+        if self.version == Some(OFP10_VERSION) {
+            if !self.flow_mod_table_id {
+                fm.table_id = if add { 0 } else { TABLE_ALL };
+            }
+            if add {
+                fm.flags |= flowtable::flow_mod::flags::RESET_COUNTS;
+            }
+        }
+        if add && fm.table_id == TABLE_ALL {
+            fm.table_id = 0;
         }
         fm
     }

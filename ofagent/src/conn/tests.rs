@@ -287,3 +287,66 @@ fn packet_out_with_a_buffer_is_refused() {
     let e = run(&mut c, &enc(OFP13_VERSION, 1, &Message::PacketOut(Box::new(po))), 0);
     assert!(matches!(sent(&e)[0].1, Message::Error { err_type: 1, code: 8, .. }));
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Drives a connection with `bytes` in `chunk`-sized pieces; every effect must be sane.
+    fn drive(c: &mut Connection, bytes: &[u8], chunk: usize) -> Vec<Effect> {
+        let mut all = Vec::new();
+        for piece in bytes.chunks(chunk.max(1)) {
+            if c.feed(piece, 0).is_err() {
+                break;
+            }
+            while let Some(e) = c.next(0) {
+                all.extend(e);
+            }
+        }
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Untrusted bytes after the HELLO never panic, and whatever we send is a well-formed
+        /// OpenFlow message of the negotiated version.
+        #[test]
+        fn garbage_never_panics_and_replies_decode(v13 in any::<bool>(), body in proptest::collection::vec(any::<u8>(), 0..600), chunk in 1usize..64) {
+            let v = if v13 { OFP13_VERSION } else { OFP10_VERSION };
+            let mut c = up(ConnKind::Primary, v);
+            // Mostly valid headers so that bodies get exercised.
+            let mut bytes = Vec::new();
+            for piece in body.chunks(40) {
+                let len = (piece.len() + 8) as u16;
+                bytes.extend([v, piece.first().copied().unwrap_or(0) % 32, (len >> 8) as u8, len as u8, 0, 0, 0, 7]);
+                bytes.extend_from_slice(piece);
+            }
+            bytes.extend_from_slice(&body);
+            for e in drive(&mut c, &bytes, chunk) {
+                if let Effect::Send(b) = e {
+                    let mut f = crate::framing::Framer::default();
+                    f.push(&b).unwrap();
+                    while let Some(m) = f.next_message().unwrap() {
+                        let (h, _) = crate::decode(m).unwrap();
+                        prop_assert_eq!(h.version, v);
+                    }
+                }
+            }
+        }
+
+        /// How the stream is cut into reads does not change what the connection does.
+        #[test]
+        fn chunking_does_not_matter(chunk in 1usize..40, n in 1usize..5) {
+            let mut bytes = Vec::new();
+            for i in 0..n as u32 {
+                bytes.extend(enc(OFP13_VERSION, i, &Message::EchoRequest(vec![i as u8; i as usize])));
+                bytes.extend(enc(OFP13_VERSION, 100 + i, &Message::BarrierRequest));
+                bytes.extend(enc(OFP13_VERSION, 200 + i, &Message::FlowMod(Box::new(FlowMod::add(0, i as u16, Match::ANY, vec![])))));
+            }
+            let mut a = up(ConnKind::Service, OFP13_VERSION);
+            let mut b = up(ConnKind::Service, OFP13_VERSION);
+            prop_assert_eq!(drive(&mut a, &bytes, bytes.len()), drive(&mut b, &bytes, chunk));
+        }
+    }
+}

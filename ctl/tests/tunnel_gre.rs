@@ -1,0 +1,509 @@
+//! GRE tunnels between two ferrovsd "hosts", as Open vSwitch's userspace tunnelling does them:
+//! each host is a namespace running its own daemon with an underlay bridge (`br-phy*`: the
+//! physical veth to a "wire" namespace, a Linux bridge, and the host address on its internal
+//! port) and an overlay. Tenant VMs ping across; a capture on the wire shows the GRE keys and
+//! captures in the VM namespaces show no frame of another tenant.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{veth, wait_for, Daemon, Netns};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// The wire: a namespace with a Linux bridge the hosts' physical ports plug into.
+struct Wire {
+    ns: Netns,
+    br: String,
+}
+
+fn wire() -> Wire {
+    let ns = Netns::new("gw");
+    let br = common::unique("wb");
+    ns.sh(&["ip", "link", "add", &br, "type", "bridge"]);
+    ns.sh(&["ip", "link", "set", &br, "up"]);
+    Wire { ns, br }
+}
+
+/// One host: its namespace, daemon, underlay bridge name and address.
+struct Host {
+    d: Daemon,
+    ns: Netns,
+    phy: String,
+    ip: String,
+}
+
+fn quiet(ns: &Netns) {
+    // No IPv6 chatter; and, since the kernel also sees frames arriving on the physical veth,
+    // ARP is answered only on the interface that has the address (the bridge's internal port).
+    for knob in [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        "net.ipv4.conf.all.arp_ignore=1",
+        "net.ipv4.conf.all.arp_announce=2",
+    ] {
+        ns.sh(&["sysctl", "-qw", knob]);
+    }
+}
+
+/// A host with its underlay set up: br-phy (NORMAL) with the physical port to the wire and
+/// the host address `172.31.1.N/24` on br-phy's internal port.
+fn host(w: &Wire, n: u8) -> Host {
+    let ns = Netns::new("gh");
+    quiet(&ns);
+    let (p, q) = (common::unique("ph"), common::unique("wq"));
+    veth(&ns, &p, &w.ns, &q);
+    w.ns.sh(&["ip", "link", "set", &q, "master", &w.br]);
+    let d = Daemon::start(&ns);
+    let phy = common::unique("bp");
+    d.cli(&["add-br", &phy, "--", "add-port", &phy, &p]);
+    let ip = format!("172.31.1.{n}");
+    ns.sh(&["ip", "addr", "add", &format!("{ip}/24"), "dev", &phy]);
+    ns.sh(&["ip", "link", "set", &phy, "up"]);
+    let h = Host { d, ns, phy, ip };
+    wait_for(
+        Duration::from_secs(10),
+        || h.d.cli(&["appctl", "ovs/route/show"]).contains(&format!("dev {} SRC {}", h.phy, h.ip)),
+        || format!("route not learned: {}", h.d.cli(&["appctl", "ovs/route/show"])),
+    );
+    h
+}
+
+/// A VM namespace plugged into host `h` by a veth; returns the namespace, the switch-side port
+/// name and the VM-side device name.
+fn vm(h: &Host, ip: &str, mac: &str) -> (Netns, String, String) {
+    let vm = Netns::new("gv");
+    quiet(&vm);
+    let (p, v) = (common::unique("sp"), common::unique("vp"));
+    veth(&h.ns, &p, &vm, &v);
+    vm.sh(&["ip", "link", "set", &v, "address", mac]);
+    vm.sh(&["ip", "addr", "add", &format!("{ip}/24"), "dev", &v]);
+    (vm, p, v)
+}
+
+fn ofport(h: &Host, iface: &str) -> String {
+    h.d.cli(&["get", "interface", iface, "ofport"]).trim().to_owned()
+}
+
+/// Starts tshark writing `file` from `dev` in `ns` (for `secs` seconds at most) and waits until
+/// it captures (the file exists).
+fn capture(ns: &Netns, dev: &str, file: &std::path::Path, secs: u32) -> Child {
+    let c = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "tshark", "-q", "-i", dev, "-a", &format!("duration:{secs}"), "-w"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(
+        Duration::from_secs(20),
+        || std::fs::metadata(file).is_ok_and(|m| m.len() > 0),
+        || format!("tshark on {dev} did not start"),
+    );
+    c
+}
+
+/// Fields of the packets of `file` matching `filter`, one line per packet.
+fn fields(file: &std::path::Path, filter: &str, fields: &[&str]) -> Vec<String> {
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(file).args(["-Y", filter, "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Stops a capture (SIGINT: tshark finishes its file) and waits for it.
+fn wait_capture(c: Child) {
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill").args(["-INT", &c.id().to_string()]).status();
+    let out = c.wait_with_output().unwrap();
+    assert!(out.status.success(), "tshark failed");
+}
+
+fn have_tshark(test: &str) -> bool {
+    let ok = Command::new("tshark")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: tshark is missing under CI");
+        eprintln!("SKIP {test}: tshark is missing");
+    }
+    ok
+}
+
+#[test]
+fn single_tenant_over_gre_with_a_fixed_key() {
+    if !common::require_root("single_tenant_over_gre_with_a_fixed_key") || !have_tshark("single_tenant") {
+        return;
+    }
+    let w = wire();
+    let hosts = [host(&w, 1), host(&w, 2)];
+    let mut vms = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let (v, p, _) = vm(h, &format!("10.0.0.{}", i + 1), &format!("02:00:00:00:0{}:01", i + 1));
+        let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
+        let br = common::unique("bi");
+        h.d.cli(&["add-br", &br, "--", "add-port", &br, &p]);
+        h.d.cli(&[
+            "add-port",
+            &br,
+            "gre0",
+            "--",
+            "set",
+            "interface",
+            "gre0",
+            "type=gre",
+            &format!("options:remote_ip={remote}"),
+            "options:key=5",
+        ]);
+        vms.push(v);
+    }
+    let pcap = hosts[0].d.dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 30);
+    assert!(
+        vms[0].ping("10.0.0.2", 3),
+        "ping over GRE; flows 1:\n{}\nflows 2:\n{}\narp 1: {}\n{}",
+        hosts[0].d.cli(&["appctl", "dpctl/dump-flows"]),
+        hosts[1].d.cli(&["appctl", "dpctl/dump-flows"]),
+        hosts[0].d.cli(&["appctl", "tnl/arp/show"]),
+        hosts[1].d.cli(&["appctl", "pmd-stats-show"])
+    );
+    let arp = hosts[0].d.cli(&["appctl", "tnl/arp/show"]);
+    assert!(arp.contains("172.31.1.2") && arp.contains(&hosts[0].phy), "{arp}");
+    assert!(arp.starts_with("IP                                            MAC                 Bridge\n"), "{arp}");
+    let flows = hosts[0].d.cli(&["appctl", "dpctl/dump-flows"]);
+    assert!(flows.contains("tnl_push(") && flows.contains("key=0x5"), "{flows}");
+    assert!(flows.contains("tnl_pop"), "{flows}");
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre", &["gre.key"]);
+    assert!(!keys.is_empty(), "GRE on the wire");
+    assert!(keys.iter().all(|k| k == "0x00000005"), "{keys:?}");
+
+    // Too big: OVS's userspace tunnels neither fragment nor send ICMP; the encapsulated
+    // packet carries DF and the physical port drops what exceeds its MTU.
+    assert!(vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1400", "-M", "do", "10.0.0.2"]).status.success());
+    assert!(!vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
+    // ... and counts it as a transmit drop of the physical port (OpenFlow port 1 of br-phy).
+    let ports = hosts[0].d.cli(&["ofctl", "dump-ports", &hosts[0].phy]);
+    let tx_drop = ports
+        .split("port  1:")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .and_then(|tx| tx.split("drop=").nth(1))
+        .and_then(|d| d.split(',').next())
+        .and_then(|d| d.parse::<u64>().ok());
+    assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
+
+    // Routes are followed: without the host address there is no route and no tunnel traffic;
+    // with it back, the cached megaflows are revalidated and traffic flows again.
+    let h = &hosts[0];
+    h.ns.sh(&["ip", "addr", "del", "172.31.1.1/24", "dev", &h.phy]);
+    wait_for(
+        Duration::from_secs(10),
+        || !h.d.cli(&["appctl", "ovs/route/show"]).contains("172.31.1.0/24"),
+        || "route removal not seen".to_owned(),
+    );
+    assert!(!vms[0].ping("10.0.0.2", 1), "no route, no tunnel");
+    h.ns.sh(&["ip", "addr", "add", "172.31.1.1/24", "dev", &h.phy]);
+    wait_for(
+        Duration::from_secs(10),
+        || h.d.cli(&["appctl", "ovs/route/show"]).contains("172.31.1.0/24"),
+        || "route not back".to_owned(),
+    );
+    assert!(vms[0].ping("10.0.0.2", 2), "route back, tunnel back");
+}
+
+#[test]
+fn two_tenants_over_gre_keep_apart_by_key() {
+    if !common::require_root("two_tenants_over_gre_keep_apart_by_key") || !have_tshark("two_tenants") {
+        return;
+    }
+    let w = wire();
+    let hosts = [host(&w, 1), host(&w, 2)];
+    // Per host, Neutron's layout: br-int (NORMAL, VMs on access ports tag=1 and tag=2) patched
+    // to br-tun, whose flows map VLAN <-> GRE key (gre port key=flow).
+    let mut vms = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
+        let (bi, bt) = (common::unique("bi"), common::unique("bt"));
+        let (pi, pt) = (common::unique("pi"), common::unique("pt"));
+        h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
+        h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
+        h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
+        h.d.cli(&[
+            "add-port",
+            &bt,
+            "gre0",
+            "--",
+            "set",
+            "interface",
+            "gre0",
+            "type=gre",
+            &format!("options:remote_ip={remote}"),
+            "options:key=flow",
+        ]);
+        let mut pair = Vec::new();
+        for tag in [1, 2] {
+            // Same addresses and MACs in both tenants.
+            let (v, p, dev) = vm(h, &format!("10.0.0.{}", i + 1), &format!("02:00:00:00:0{}:01", i + 1));
+            h.d.cli(&["add-port", &bi, &p, &format!("tag={tag}")]);
+            pair.push((v, dev));
+        }
+        let (patch, gre) = (ofport(h, &pi), ofport(h, "gre0"));
+        for tag in [1, 2] {
+            h.d.cli(&[
+                "ofctl",
+                "add-flow",
+                &bt,
+                &format!("in_port={patch},dl_vlan={tag},actions=strip_vlan,set_tunnel:{tag},output:{gre}"),
+            ]);
+            h.d.cli(&[
+                "ofctl",
+                "add-flow",
+                &bt,
+                &format!("in_port={gre},tun_id={tag},actions=mod_vlan_vid:{tag},output:{patch}"),
+            ]);
+        }
+        vms.push(pair);
+    }
+    let dir = &hosts[0].d.dir;
+    let pcap = dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 60);
+    let vm_caps: Vec<(std::path::PathBuf, Child)> = vms
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, (v, dev))| {
+            let f = dir.join(format!("vm{i}.pcap"));
+            let c = capture(v, dev, &f, 60);
+            (f, c)
+        })
+        .collect();
+    // Tenant A's payload is 0xaa bytes, tenant B's 0xbb.
+    let ping = |v: &Netns, pattern: &str| {
+        v.exec(&["ping", "-c", "3", "-i", "0.3", "-W", "1", "-w", "6", "-p", pattern, "10.0.0.2"]).status.success()
+    };
+    assert!(ping(&vms[0][0].0, "aa"), "tenant A pings across; log:\n{}", hosts[0].d.log());
+    assert!(ping(&vms[0][1].0, "bb"), "tenant B pings across; log:\n{}", hosts[0].d.log());
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre", &["gre.key"]);
+    assert!(keys.iter().any(|k| k == "0x00000001"), "tenant A's key on the wire: {keys:?}");
+    assert!(keys.iter().any(|k| k == "0x00000002"), "tenant B's key on the wire: {keys:?}");
+    assert!(keys.iter().all(|k| k == "0x00000001" || k == "0x00000002"), "{keys:?}");
+    // Each tenant's payload travels only under its key.
+    let a_keys = fields(&pcap, "gre && icmp && data.data contains aa:aa:aa:aa", &["gre.key"]);
+    let b_keys = fields(&pcap, "gre && icmp && data.data contains bb:bb:bb:bb", &["gre.key"]);
+    assert!(!a_keys.is_empty() && a_keys.iter().all(|k| k == "0x00000001"), "{a_keys:?}");
+    assert!(!b_keys.is_empty() && b_keys.iter().all(|k| k == "0x00000002"), "{b_keys:?}");
+    for (i, (f, c)) in vm_caps.into_iter().enumerate() {
+        wait_capture(c);
+        let tenant_b = i % 2 == 1;
+        let foreign = if tenant_b { "aa:aa:aa:aa" } else { "bb:bb:bb:bb" };
+        let own = if tenant_b { "bb:bb:bb:bb" } else { "aa:aa:aa:aa" };
+        let seen_foreign = fields(&f, &format!("icmp && data.data contains {foreign}"), &["frame.number"]);
+        assert!(seen_foreign.is_empty(), "vm {i} saw another tenant's frames: {seen_foreign:?}");
+        let seen_own = fields(&f, &format!("icmp && data.data contains {own}"), &["frame.number"]);
+        assert!(!seen_own.is_empty(), "vm {i} saw its tenant's pings");
+    }
+    let routes = hosts[1].d.cli(&["appctl", "ovs/route/show"]);
+    assert!(routes.starts_with("Route Table:\n"), "{routes}");
+    assert!(routes.contains(&format!("Cached: 172.31.1.0/24 dev {} SRC 172.31.1.2", hosts[1].phy)), "{routes}");
+}
+
+#[test]
+fn bad_gre_options_are_refused_and_change_nothing() {
+    if !common::require_root("bad_gre_options_are_refused_and_change_nothing") {
+        return;
+    }
+    let ns = Netns::new("gh");
+    let d = Daemon::start(&ns);
+    d.cli(&["add-br", "br0"]);
+    for opts in [
+        &["options:key=5"][..],
+        &["options:remote_ip=1.2.3.4", "options:key=0x100000000"],
+        &["options:remote_ip=1.2.3.4", "options:bogus=1"],
+    ] {
+        let mut args = vec!["add-port", "br0", "gre0", "--", "set", "interface", "gre0", "type=gre"];
+        args.extend_from_slice(opts);
+        let out = d.try_cli(&args);
+        assert!(!out.status.success(), "{opts:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("gre0") && err.contains("option") || err.contains("remote_ip"), "{err}");
+    }
+    assert!(!d.cli(&["list-ports", "br0"]).contains("gre0"));
+}
+
+/// Open vSwitch itself (ovsdb-server + ovs-vswitchd, userspace `netdev` datapath) running in a
+/// namespace with its database, sockets and logs under a temporary directory; stopped and
+/// removed on drop.
+struct Ovs {
+    dir: std::path::PathBuf,
+}
+
+impl Ovs {
+    fn start(ns: &Netns) -> Option<Ovs> {
+        let have = ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-appctl"].iter().all(|c| {
+            Command::new("sh").args(["-c", &format!("command -v {c}")]).output().is_ok_and(|o| o.status.success())
+        });
+        if !have {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "openvswitch-switch is missing under CI");
+            eprintln!("SKIP interop: openvswitch-switch is missing");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(common::unique("ferrovs-ovs-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ovs = Ovs { dir };
+        let d = ovs.dir.to_str().unwrap().to_owned();
+        let schema = "/usr/share/openvswitch/vswitch.ovsschema";
+        common::sh(&["ovsdb-tool", "create", &format!("{d}/conf.db"), schema]);
+        let env = [("OVS_RUNDIR", &d), ("OVS_LOGDIR", &d), ("OVS_DBDIR", &d), ("OVS_SYSCONFDIR", &d)];
+        let run = |args: &[String]| {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &ns.name])
+                .args(args)
+                .envs(env.iter().map(|(k, v)| (k, v.as_str())))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&[
+            "ovsdb-server".into(),
+            format!("{d}/conf.db"),
+            format!("--remote=punix:{d}/db.sock"),
+            format!("--pidfile={d}/ovsdb-server.pid"),
+            format!("--unixctl={d}/ovsdb-server.ctl"),
+            format!("--log-file={d}/ovsdb-server.log"),
+            "--detach".into(),
+        ]);
+        ovs.vsctl(&["--no-wait", "init"]);
+        run(&[
+            "ovs-vswitchd".into(),
+            format!("unix:{d}/db.sock"),
+            format!("--pidfile={d}/ovs-vswitchd.pid"),
+            format!("--unixctl={d}/ovs-vswitchd.ctl"),
+            format!("--log-file={d}/ovs-vswitchd.log"),
+            "--detach".into(),
+        ]);
+        Some(ovs)
+    }
+
+    fn vsctl(&self, args: &[&str]) -> String {
+        let db = format!("--db=unix:{}/db.sock", self.dir.display());
+        let mut full = vec!["ovs-vsctl", &db, "--timeout=10"];
+        full.extend_from_slice(args);
+        common::sh(&full)
+    }
+
+    fn appctl(&self, args: &[&str]) -> String {
+        let target = format!("{}/ovs-vswitchd.ctl", self.dir.display());
+        let mut full = vec!["ovs-appctl", "-t", &target];
+        full.extend_from_slice(args);
+        common::sh(&full)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("ovs-vswitchd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        for daemon in ["ovs-vswitchd", "ovsdb-server"] {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join(format!("{daemon}.pid"))) {
+                let pid = pid.trim().to_owned();
+                let _ = Command::new("kill").args(["-TERM", &pid]).status();
+                let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+                let deadline = std::time::Instant::now() + Duration::from_secs(3);
+                while proc.exists() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = Command::new("kill").args(["-KILL", &pid]).stderr(Stdio::null()).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn interop_with_open_vswitch_over_gre() {
+    if !common::require_root("interop_with_open_vswitch_over_gre") || !have_tshark("interop") {
+        return;
+    }
+    let w = wire();
+    // Host 1: ferrovs.
+    let h1 = host(&w, 1);
+    let (vm1, p1, _) = vm(&h1, "10.0.0.1", "02:00:00:00:01:01");
+    let bi = common::unique("bi");
+    h1.d.cli(&["add-br", &bi, "--", "add-port", &bi, &p1]);
+    h1.d.cli(&[
+        "add-port",
+        &bi,
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        "options:remote_ip=172.31.1.2",
+        "options:key=7",
+    ]);
+    // Host 2: Open vSwitch, userspace datapath, the same layout.
+    let ns2 = Netns::new("go");
+    quiet(&ns2);
+    let Some(ovs) = Ovs::start(&ns2) else { return };
+    let (p, q) = (common::unique("ph"), common::unique("wq"));
+    veth(&ns2, &p, &w.ns, &q);
+    w.ns.sh(&["ip", "link", "set", &q, "master", &w.br]);
+    ovs.vsctl(&["add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev"]);
+    ovs.vsctl(&["add-port", "br-phy", &p]);
+    ns2.sh(&["ip", "addr", "add", "172.31.1.2/24", "dev", "br-phy"]);
+    ns2.sh(&["ip", "link", "set", "br-phy", "up"]);
+    let vm2 = Netns::new("gv");
+    quiet(&vm2);
+    let (p2, v2) = (common::unique("sp"), common::unique("vp"));
+    veth(&ns2, &p2, &vm2, &v2);
+    vm2.sh(&["ip", "link", "set", &v2, "address", "02:00:00:00:02:01"]);
+    vm2.sh(&["ip", "addr", "add", "10.0.0.2/24", "dev", &v2]);
+    ovs.vsctl(&["add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev"]);
+    ovs.vsctl(&["add-port", "br-int", &p2]);
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        "options:remote_ip=172.31.1.1",
+        "options:key=7",
+    ]);
+    wait_for(
+        Duration::from_secs(10),
+        || ovs.appctl(&["ovs/route/show"]).contains("172.31.1.0/24 dev br-phy"),
+        || format!("Open vSwitch did not learn the route: {}", ovs.log()),
+    );
+    let pcap = h1.d.dir.join("wire.pcap");
+    let cap = capture(&w.ns, &w.br, &pcap, 60);
+    assert!(
+        vm1.ping("10.0.0.2", 3),
+        "ferrovs -> Open vSwitch; ferrovs flows:\n{}\nOVS flows:\n{}\nOVS arp:\n{}",
+        h1.d.cli(&["appctl", "dpctl/dump-flows"]),
+        ovs.appctl(&["dpctl/dump-flows"]),
+        ovs.appctl(&["tnl/arp/show"])
+    );
+    assert!(vm2.ping("10.0.0.1", 3), "Open vSwitch -> ferrovs");
+    wait_capture(cap);
+    let keys = fields(&pcap, "gre && icmp", &["gre.key", "ip.src"]);
+    let src = |s: &str| keys.iter().any(|k| k.starts_with("0x00000007\t") && k.contains(s));
+    assert!(src("172.31.1.1") && src("172.31.1.2"), "GRE key 7 both ways: {keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("0x00000007\t")), "{keys:?}");
+    // Both sides learned each other as tunnel neighbours.
+    assert!(ovs.appctl(&["tnl/arp/show"]).contains("172.31.1.1"));
+    assert!(h1.d.cli(&["appctl", "tnl/arp/show"]).contains("172.31.1.2"));
+}
