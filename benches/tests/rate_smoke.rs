@@ -1,7 +1,7 @@
-//! Smoke test of the packet-rate harness itself (not of any switch's performance): a 0.5 s
+//! Smoke tests of the packet-rate harness itself (not of any switch's performance): a 0.5 s
 //! kernel-ceiling run must build its namespaces, generate, forward and count frames, print the
-//! table, and leave no namespace behind. Needs root; skips with a reason elsewhere, fails under
-//! CI=true.
+//! table, and leave no namespace behind; SIGINT in the middle of a run must stop it and remove
+//! its namespaces. Need root; skip with a reason elsewhere, fail under CI=true.
 
 #![allow(clippy::unwrap_used)]
 

@@ -4,7 +4,7 @@
 //! command of every row. Needs root; see BENCHMARKS.md "Packet rate".
 
 use anyhow::{bail, Context, Result};
-use benches::rate::frame::udp_frame;
+use benches::rate::frame::{self, udp_frame};
 use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
 use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
@@ -24,8 +24,9 @@ struct Args {
     /// Switches to measure (comma-separated: ferrovs,ovs,kernel).
     #[arg(long, default_value = "ferrovs,ovs,kernel", value_delimiter = ',')]
     switch: Vec<String>,
-    /// Scenarios (comma-separated, or "all"): 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
-    /// lat-10, lat-50 (paced at 10 % / 50 % of the switch's 64b-1flow rate), idle.
+    /// Scenarios (comma-separated), "all" = 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
+    /// lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS 62..=1518; n may end in
+    /// k), `lat-<percent>` (paced at that share of the switch's 64b-1flow rate) or `idle`.
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Seconds of traffic per scenario (after a warm-up of up to 0.5 s).
@@ -60,17 +61,25 @@ enum Scenario {
     Idle,
 }
 
+/// A scenario by name: `<size>b-<n>flow(s)` (n may end in k: thousands; size is the frame size
+/// with FCS, 62..=1518), `lat-<percent>` (1..=100) or `idle`.
 fn scenario(name: &str) -> Option<Scenario> {
-    Some(match name {
-        "64b-1flow" => Scenario::Rate { size: 64, flows: 1 },
-        "64b-1kflows" => Scenario::Rate { size: 64, flows: 1000 },
-        "1500b-1flow" => Scenario::Rate { size: 1500, flows: 1 },
-        "64b-100kflows" => Scenario::Rate { size: 64, flows: 100_000 },
-        "lat-10" => Scenario::Latency { percent: 10 },
-        "lat-50" => Scenario::Latency { percent: 50 },
-        "idle" => Scenario::Idle,
-        _ => return None,
-    })
+    if name == "idle" {
+        return Some(Scenario::Idle);
+    }
+    if let Some(p) = name.strip_prefix("lat-") {
+        let percent: u32 = p.parse().ok()?;
+        return (1..=100).contains(&percent).then_some(Scenario::Latency { percent });
+    }
+    let (size, flows) = name.split_once("b-")?;
+    let size: usize = size.parse().ok()?;
+    let flows = flows.strip_suffix("flows").or_else(|| flows.strip_suffix("flow"))?;
+    let flows: u32 = match flows.strip_suffix('k') {
+        Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+        None => flows.parse().ok()?,
+    };
+    let sizes = frame::MIN_LEN + frame::FCS_LEN..=frame::MAX_SIZE;
+    (sizes.contains(&size) && (1..=10_000_000).contains(&flows)).then_some(Scenario::Rate { size, flows })
 }
 
 fn main() {
@@ -87,17 +96,19 @@ fn real_main() -> Result<()> {
         .iter()
         .map(|s| SwitchKind::parse(s).with_context(|| format!("unknown switch {s} (ferrovs, ovs, kernel)")))
         .collect::<Result<_>>()?;
-    let names: Vec<&str> = if args.scenario.iter().any(|s| s == "all") {
-        SCENARIOS.to_vec()
+    let names: Vec<String> = if args.scenario.iter().any(|s| s == "all") {
+        SCENARIOS.iter().map(|s| (*s).to_owned()).collect()
     } else {
-        let mut v = vec![];
         for s in &args.scenario {
-            let Some(known) = SCENARIOS.iter().find(|k| *k == s) else {
-                bail!("unknown scenario {s} ({})", SCENARIOS.join(", "))
-            };
-            v.push(*known);
+            if scenario(s).is_none() {
+                bail!(
+                    "unknown scenario {s}: <size>b-<n>flows (size 62..=1518 with FCS, n 1..=10000000, k = 1000), \
+                     lat-<percent>, idle, or all = {}",
+                    SCENARIOS.join(",")
+                );
+            }
         }
-        v
+        args.scenario.clone()
     };
     if args.pps.is_some_and(|p| !(1.0..=1e9).contains(&p)) {
         bail!("--pps must be in [1, 1e9]");
@@ -199,7 +210,7 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
 /// Runs every scenario on a fresh topology with `kind` as the switch; appends rows.
 fn measure_switch(
     kind: SwitchKind,
-    names: &[&str],
+    names: &[String],
     args: &Args,
     opts: &SwitchOptions,
     rows: &mut Vec<Row>,
@@ -213,7 +224,8 @@ fn measure_switch(
     let warmup = Duration::from_secs_f64(args.duration.min(0.5));
     // This switch's 64B 1-flow rate, for the latency scenarios.
     let mut capacity: Option<f64> = None;
-    for &name in names {
+    for name in names {
+        let name = name.as_str();
         if sys::interrupted() {
             break;
         }
@@ -227,7 +239,7 @@ fn measure_switch(
                 let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
                 generator.run(&topo.gen, "g0", warmup, pace, burst)?;
                 let r = measure(&topo, &sw, &sink, &generator, duration, pace, burst)?;
-                if name == "64b-1flow" {
+                if name == "64b-1flow" && pace == Pace::FlatOut {
                     capacity = Some(r.forwarded_pps);
                 }
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
@@ -266,7 +278,7 @@ fn measure_switch(
                     std::thread::sleep(step);
                     waited += step;
                 }
-                let cores = (sw.cpu_seconds()? - before) / waited.as_secs_f64();
+                let cores = (sw.cpu_seconds()? - before) / waited.as_secs_f64().max(0.1);
                 Row {
                     scenario: "idle".into(),
                     switch: kind.name().into(),
@@ -334,7 +346,11 @@ mod tests {
         for name in SCENARIOS {
             assert!(scenario(name).is_some(), "{name}");
         }
-        assert!(scenario("64b").is_none());
+        assert!(matches!(scenario("128b-5kflows"), Some(Scenario::Rate { size: 128, flows: 5000 })));
+        assert!(matches!(scenario("lat-90"), Some(Scenario::Latency { percent: 90 })));
+        for bad in ["64b", "61b-1flow", "1519b-1flow", "64b-0flows", "64b-xflows", "lat-0", "lat-101", "64b-1flo"] {
+            assert!(scenario(bad).is_none(), "{bad}");
+        }
         assert_eq!(burst_for(1.0), 1);
         assert_eq!(burst_for(50_000.0), 5);
         assert_eq!(burst_for(1e9), 64);

@@ -178,13 +178,42 @@ fn veth(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str) -> Result<()> {
     Ok(())
 }
 
-/// Deletes namespaces left by harness runs whose process is gone (killed with SIGKILL).
+/// Cleans up after harness runs whose process is gone (killed with SIGKILL): stops the switch
+/// processes they left (found by the pidfiles in their temp dirs, and only if that pid's command
+/// line still names the dir), removes the dirs and deletes their namespaces.
 pub fn remove_stale() {
+    let dead = |name: &str| {
+        name.strip_prefix(PREFIX)
+            .and_then(|r| r.split('-').next())
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            .is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+    };
+    if let Ok(tmp) = std::fs::read_dir(std::env::temp_dir()) {
+        for e in tmp.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !dead(&name) || !e.path().is_dir() {
+                continue;
+            }
+            let dir = e.path();
+            for f in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if f.path().extension().is_none_or(|x| x != "pid") {
+                    continue;
+                }
+                let pid = std::fs::read_to_string(f.path()).unwrap_or_default().trim().to_owned();
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if !pid.is_empty() && String::from_utf8_lossy(&cmdline).contains(&*dir.to_string_lossy()) {
+                    eprintln!("rate: stopping process {pid} left by a killed run ({})", dir.display());
+                    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
     let Ok(dir) = std::fs::read_dir("/run/netns") else { return };
     for e in dir.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(PREFIX).and_then(|r| r.split('-').next()) else { continue };
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if dead(&name) {
             eprintln!("rate: removing stale namespace {name}");
             let _ = Command::new("ip").args(["netns", "del", &name]).status();
         }

@@ -123,7 +123,7 @@ impl KernelForwarder {
 /// How the generator paces its frames.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pace {
-    /// As fast as BPF_PROG_RUN goes, in calls of this many frames.
+    /// As fast as BPF_PROG_RUN goes (calls of `FLAT_OUT_CALL` frames).
     FlatOut,
     /// This many frames per second, in bursts of `batch` frames.
     Rate(f64),
