@@ -33,8 +33,8 @@ PY
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
-rate_row() { # switch mode seconds rss
-  printf '| %s | %s | %.2f | %.0f | %d |\n' "$1" "$2" "$3" "$(echo "$N / $3" | bc -l)" "$(( $4 / 1024 ))"
+rate_row() { # switch mode seconds rss client-cpu
+  printf '| %s | %s | %.2f | %.0f | %s | %d |\n' "$1" "$2" "$3" "$(echo "$N / $3" | bc -l)" "$5" "$(( $4 / 1024 ))"
 }
 
 # ferrovsd
@@ -56,19 +56,24 @@ ovs-vsctl --db=unix:"$WORK/o/db.sock" add-br br0 -- set bridge br0 datapath_type
 O_SOCK=unix:$WORK/o/br0.mgmt
 for _ in $(seq 1 100); do [ -S "$WORK/o/br0.mgmt" ] && break; sleep 0.1; done
 
-echo "| switch | ovs-ofctl add-flows | seconds | flow_mods/s | RSS after (MiB) |"
-echo "| --- | --- | --- | --- | --- |"
+echo "| switch | ovs-ofctl add-flows | seconds | flow_mods/s | ovs-ofctl's own CPU s | RSS after (MiB) |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for mode in plain bundle; do
   opt=(); [ "$mode" = bundle ] && opt=(--bundle -O OpenFlow13)
   for sw in ferrovs ovs; do
     if [ $sw = ferrovs ]; then sock=$F_SOCK; pid=$(cat "$WORK/ferrovsd.pid"); else sock=$O_SOCK; pid=$(cat "$WORK/ovs-vswitchd.pid"); fi
     ovs-ofctl del-flows "$sock"
     t0=$(now)
-    ovs-ofctl "${opt[@]}" add-flows "$sock" "$WORK/flows.txt"
+    if [ -x /usr/bin/time ]; then
+      /usr/bin/time -f "%U %S" -o "$WORK/client.time" ovs-ofctl "${opt[@]}" add-flows "$sock" "$WORK/flows.txt"
+    else
+      ovs-ofctl "${opt[@]}" add-flows "$sock" "$WORK/flows.txt"; echo "n/a" > "$WORK/client.time"
+    fi
     t1=$(now)
+    client=$(awk '{ if (NF == 2) printf "%.2f", $1 + $2; else print "n/a" }' "$WORK/client.time")
     got=$(ovs-ofctl dump-aggregate "$sock" | sed -n 's/.*flow_count=\([0-9]*\).*/\1/p')
     [ "$got" -ge "$N" ] || { echo "$sw: only $got flows installed" >&2; exit 1; }
-    rate_row "$sw" "$mode" "$(echo "$t1 - $t0" | bc -l)" "$(rss_kib "$pid")"
+    rate_row "$sw" "$mode" "$(echo "$t1 - $t0" | bc -l)" "$(rss_kib "$pid")" "$client"
   done
 done
 echo

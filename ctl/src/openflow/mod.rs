@@ -81,6 +81,8 @@ struct Outbox {
     bytes: usize,
     closed: bool,
     dropped: u64,
+    /// The writer thread is writing a message it took from the queue.
+    busy: bool,
 }
 
 /// One live connection.
@@ -94,6 +96,11 @@ pub struct Peer {
     out: Mutex<Outbox>,
     ready: Condvar,
     stop: AtomicBool,
+    /// The socket, for writing directly from the connection's thread when nothing is queued
+    /// (a request/reply round trip, such as ovs-ofctl's flow_mod + barrier, then costs no
+    /// thread hop). Only used under the outbox lock while the outbox is open: the writer thread
+    /// closes the socket only after the outbox is marked closed.
+    fd: std::os::fd::RawFd,
 }
 
 impl Peer {
@@ -111,13 +118,23 @@ impl Peer {
         self.enqueue(bytes, true);
     }
 
-    fn enqueue(&self, bytes: Vec<u8>, droppable: bool) {
+    fn enqueue(&self, mut bytes: Vec<u8>, droppable: bool) {
         if bytes.is_empty() {
             return;
         }
         let mut out = self.outbox();
         if out.closed {
             return;
+        }
+        if out.queue.is_empty() && !out.busy {
+            // Non-blocking: what the socket does not take now goes to the writer thread.
+            match datapath::sys::send(self.fd, &bytes) {
+                Ok(n) if n >= bytes.len() => return,
+                Ok(n) => {
+                    bytes.drain(..n);
+                }
+                Err(_) => {}
+            }
         }
         if droppable && out.queue.len() >= ASYNC_QUEUE_MAX {
             out.dropped += 1;
@@ -157,9 +174,12 @@ impl Peer {
                 }
                 let Some(b) = out.queue.pop_front() else { break };
                 out.bytes -= b.len();
+                out.busy = true;
                 b
             };
-            if let Err(e) = stream.write_all(&next) {
+            let written = stream.write_all(&next);
+            self.outbox().busy = false;
+            if let Err(e) = written {
                 log::debug!("{}: OpenFlow connection {}: write: {e}", self.bridge, self.id);
                 self.stop.store(true, Ordering::Relaxed);
                 let mut out = self.outbox();
@@ -220,6 +240,7 @@ impl Shared {
             out: Mutex::default(),
             ready: Condvar::new(),
             stop: AtomicBool::new(false),
+            fd: std::os::fd::AsRawFd::as_raw_fd(&writer),
         });
         log::debug!("{bridge}: OpenFlow connection {} from {} ({kind:?})", peer.id, stream.peer_name());
         let w = Arc::clone(&peer);

@@ -69,6 +69,15 @@ pub enum Stream {
     Tcp(TcpStream),
 }
 
+impl std::os::fd::AsRawFd for Stream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+}
+
 impl Stream {
     /// Connects to an active target, waiting at most `timeout`.
     pub fn connect(target: &Target, timeout: Duration) -> io::Result<Stream> {
