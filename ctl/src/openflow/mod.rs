@@ -180,7 +180,15 @@ impl Peer {
             let written = stream.write_all(&next);
             self.outbox().busy = false;
             if let Err(e) = written {
-                log::debug!("{}: OpenFlow connection {}: write: {e}", self.bridge, self.id);
+                if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+                    log::warn!(
+                        "{}: OpenFlow connection {}: peer does not read (write timed out), closing",
+                        self.bridge,
+                        self.id
+                    );
+                } else {
+                    log::debug!("{}: OpenFlow connection {}: write: {e}", self.bridge, self.id);
+                }
                 self.stop.store(true, Ordering::Relaxed);
                 let mut out = self.outbox();
                 out.closed = true;
@@ -471,8 +479,9 @@ fn spawn_connector(
             match Stream::connect(&target, Duration::from_secs(1)) {
                 Ok(stream) => {
                     // A stop while connected: the manager closes the peers of removed targets.
+                    let since = std::time::Instant::now();
                     if shared.serve(&bridge, &origin, stream, ConnKind::Primary, versions) {
-                        backoff.reset();
+                        backoff.connection_ended(since.elapsed());
                     }
                 }
                 Err(e) => log::debug!("{bridge}: controller {target:?}: {e}"),

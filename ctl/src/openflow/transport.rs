@@ -250,6 +250,15 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.next = BACKOFF_MIN;
     }
+
+    /// A connection that completed its HELLO ended after `lasted`: the backoff starts again
+    /// only if it lasted at least the current delay, so a controller that hangs up at once is
+    /// redialled ever more slowly (Open vSwitch's rconn does the same with its backoff deadline).
+    pub fn connection_ended(&mut self, lasted: Duration) {
+        if lasted >= self.next {
+            self.reset();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -275,5 +284,15 @@ mod tests {
         assert_eq!(d, vec![1, 2, 4, 8, 8, 8]);
         b.reset();
         assert_eq!(b.next_delay().as_secs(), 1);
+    }
+
+    #[test]
+    fn a_connection_that_ends_at_once_does_not_reset_the_backoff() {
+        let mut b = Backoff::default();
+        assert_eq!(b.next_delay(), Duration::from_secs(1));
+        b.connection_ended(Duration::from_millis(10));
+        assert_eq!(b.next_delay(), Duration::from_secs(2));
+        b.connection_ended(Duration::from_secs(30));
+        assert_eq!(b.next_delay(), Duration::from_secs(1));
     }
 }
