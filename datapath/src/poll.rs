@@ -1,5 +1,5 @@
 //! The poll loop: one thread that sleeps in poll(2) until a port has frames (so an idle switch
-//! uses no CPU), receives up to [`BATCH`] frames per port, processes them with [`Pmd`], and
+//! uses no CPU) and keeps polling without sleeping for [`SPIN`] after traffic, receives up to [`BATCH`] frames per port, processes them with [`Pmd`], and
 //! flushes every port it transmitted on once per batch. Every [`SWEEP_MS`] it pushes megaflow
 //! statistics to the OpenFlow rules, expires idle megaflows, rules and MAC entries.
 
@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// Frames received from one port per round (as Open vSwitch's NETDEV_MAX_BURST).
 pub const BATCH: usize = 32;
+/// How long the loop keeps polling without sleeping after the last received frame.
+pub const SPIN: std::time::Duration = std::time::Duration::from_micros(500);
 /// Interval of the statistics/expiry sweep.
 pub const SWEEP_MS: Millis = 500;
 /// Megaflows unused for this long are removed (Open vSwitch: 10 s).
@@ -98,16 +100,25 @@ pub fn run(ctx: &PollContext) {
     let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(2048)).collect();
     let mut ready = Vec::new();
     let mut last_sweep: Millis = 0;
+    let mut last_traffic = std::time::Instant::now() - SPIN;
     while !ctx.stop.load(Ordering::Relaxed) {
         let (fds, ports): (Vec<RawFd>, Vec<DpPort>) = {
             let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
             netdevs.iter().map(|(p, d)| (d.poll_fd(), *p)).unzip()
         };
-        if let Err(e) = sys::poll_readable(&fds, 100, &mut ready) {
+        // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
+        // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
+        // the ports have been quiet for SPIN, sleep in poll(2) so an idle switch costs nothing.
+        let timeout = if last_traffic.elapsed() < SPIN { 0 } else { 100 };
+        if let Err(e) = sys::poll_readable(&fds, timeout, &mut ready) {
             log::warn!("poll: {e}");
         }
+        let mut received = 0;
         for &i in &ready {
-            process_port(ctx, ports[i], &mut bufs);
+            received += process_port(ctx, ports[i], &mut bufs);
+        }
+        if received > 0 {
+            last_traffic = std::time::Instant::now();
         }
         let now = (ctx.clock)();
         if now >= last_sweep + SWEEP_MS {
@@ -117,21 +128,24 @@ pub fn run(ctx: &PollContext) {
     }
 }
 
-fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) {
+/// Returns how many frames it received.
+fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) -> usize {
+    let mut total = 0;
     // Drain the port, a batch at a time, but give other ports a turn after a few batches.
     for _ in 0..8 {
         let mut netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(dev) = netdevs.get_mut(&port) else { return };
+        let Some(dev) = netdevs.get_mut(&port) else { return total };
         let n = match dev.recv_batch(bufs, BATCH) {
             Ok(n) => n,
             Err(e) => {
                 log::debug!("{}: receive: {e}", dev.name());
-                return;
+                return total;
             }
         };
         if n == 0 {
-            return;
+            return total;
         }
+        total += n;
         let now = (ctx.clock)();
         let mut pmd = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner);
         let mut sink = NetdevSink {
@@ -169,9 +183,10 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) {
             }
         }
         if n < BATCH {
-            return;
+            return total;
         }
     }
+    total
 }
 
 fn sweep(ctx: &PollContext, now: Millis) {
