@@ -100,7 +100,8 @@ pub fn run(ctx: &PollContext) {
     let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(2048)).collect();
     let mut ready = Vec::new();
     let mut last_sweep: Millis = 0;
-    let mut last_traffic = std::time::Instant::now() - SPIN;
+    // No traffic yet: start asleep.
+    let mut last_traffic: Option<std::time::Instant> = None;
     while !ctx.stop.load(Ordering::Relaxed) {
         let (fds, ports): (Vec<RawFd>, Vec<DpPort>) = {
             let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
@@ -109,7 +110,7 @@ pub fn run(ctx: &PollContext) {
         // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
         // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
         // the ports have been quiet for SPIN, sleep in poll(2) so an idle switch costs nothing.
-        let timeout = if last_traffic.elapsed() < SPIN { 0 } else { 100 };
+        let timeout = if last_traffic.is_some_and(|t| t.elapsed() < SPIN) { 0 } else { 100 };
         if let Err(e) = sys::poll_readable(&fds, timeout, &mut ready) {
             log::warn!("poll: {e}");
         }
@@ -118,7 +119,7 @@ pub fn run(ctx: &PollContext) {
             received += process_port(ctx, ports[i], &mut bufs);
         }
         if received > 0 {
-            last_traffic = std::time::Instant::now();
+            last_traffic = Some(std::time::Instant::now());
         }
         let now = (ctx.clock)();
         if now >= last_sweep + SWEEP_MS {
