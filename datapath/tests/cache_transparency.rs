@@ -167,3 +167,44 @@ fn stats_are_pushed_to_rules_once() {
     assert_eq!(mf.rules[0].packets(), 3);
     assert_eq!(mf.rules[0].bytes(), 180);
 }
+
+#[test]
+fn the_megaflow_cache_stays_within_its_limit() {
+    let mut bridges = bridge();
+    // Matching on the TCP source port makes every port its own megaflow.
+    bridges[0]
+        .pipeline
+        .apply(
+            &FlowMod::add(
+                0,
+                10,
+                Match::ANY.with(Field::EthType, 0x0800).with(Field::IpProto, 6).with(Field::TpSrc, 9),
+                vec![],
+            ),
+            0,
+        )
+        .unwrap();
+    bridges[0]
+        .pipeline
+        .apply(&FlowMod::add(0, 1, Match::ANY, vec![Action::Output { port: PortNo(2), max_len: 0 }]), 0)
+        .unwrap();
+    let mut cache = MegaflowCache::new(50);
+    let mut refused = 0;
+    for sport in 100..300u128 {
+        let mut k = FlowKey::ZERO;
+        k.set(Field::InPort, 1);
+        k.set(Field::EthType, 0x0800);
+        k.set(Field::IpProto, 6);
+        k.set(Field::TpSrc, sport);
+        let mf = Arc::new(Megaflow::from_xlation(&k, xlate(&bridges, 0, &k, 0), 0));
+        // A flow that cannot be cached is still executed by the caller; it is just not kept.
+        assert_eq!(mf.actions.len(), 1);
+        if !cache.insert(mf) {
+            refused += 1;
+        }
+        assert!(cache.len() <= 50);
+    }
+    assert_eq!(cache.len(), 50);
+    assert_eq!(refused, 150);
+    assert!(cache.is_full());
+}
