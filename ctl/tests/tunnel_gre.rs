@@ -507,3 +507,126 @@ fn interop_with_open_vswitch_over_gre() {
     assert!(ovs.appctl(&["tnl/arp/show"]).contains("172.31.1.1"));
     assert!(h1.d.cli(&["appctl", "tnl/arp/show"]).contains("172.31.1.2"));
 }
+
+/// br-tun as neutron-openvswitch-agent builds it for GRE (tables 0, 2, 3, 4, 6, 10 with learn,
+/// 20, 22), for one network with segmentation id `seg` on local VLAN `lvid`; `hard` is the learned
+/// flows' hard timeout (300 s in Neutron, short here so that they age out in the test).
+fn neutron_br_tun_flows(patch_int: &str, gre: &str, seg: u32, lvid: u16, hard: u32) -> String {
+    [
+        format!("table=0,priority=1,in_port={patch_int},actions=resubmit(,2)"),
+        format!("table=0,priority=1,in_port={gre},actions=resubmit(,3)"),
+        "table=0,priority=0,actions=drop".to_owned(),
+        "table=2,priority=0,dl_dst=00:00:00:00:00:00/01:00:00:00:00:00,actions=resubmit(,20)".to_owned(),
+        "table=2,priority=0,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=resubmit(,22)".to_owned(),
+        format!("table=3,priority=1,tun_id={seg:#x},actions=mod_vlan_vid:{lvid},resubmit(,10)"),
+        "table=3,priority=0,actions=drop".to_owned(),
+        "table=4,priority=0,actions=drop".to_owned(),
+        "table=6,priority=0,actions=drop".to_owned(),
+        format!(
+            "table=10,priority=1,actions=learn(table=20,hard_timeout={hard},priority=1,cookie=0x9f,\
+             NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],\
+             load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),output:{patch_int}"
+        ),
+        "table=20,priority=0,actions=resubmit(,22)".to_owned(),
+        format!("table=22,priority=1,dl_vlan={lvid},actions=strip_vlan,set_tunnel:{seg:#x},output:{gre}"),
+        "table=22,priority=0,actions=drop".to_owned(),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// Stock ovs-ofctl against a bridge's management socket.
+fn ovs_ofctl(h: &Host, args: &[&str], bridge: &str) -> String {
+    let sock = format!("unix:{}", h.d.rundir().join(format!("{bridge}.mgmt")).display());
+    let mut full: Vec<&str> = args.to_vec();
+    full.insert(1, &sock);
+    let out = Command::new("ovs-ofctl").args(&full).output().unwrap();
+    assert!(out.status.success(), "ovs-ofctl {full:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges() {
+    if !common::require_root("neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges") {
+        return;
+    }
+    let w = wire();
+    let hosts = [host(&w, 1), host(&w, 2)];
+    let mut vms = Vec::new();
+    let mut names = Vec::new();
+    for (i, h) in hosts.iter().enumerate() {
+        let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
+        let (bi, bt) = (common::unique("bi"), common::unique("bt"));
+        let (pi, pt) = (common::unique("pi"), common::unique("pt"));
+        h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
+        h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
+        h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
+        let gre = format!("gre-{}", i + 1);
+        h.d.cli(&[
+            "add-port",
+            &bt,
+            &gre,
+            "--",
+            "set",
+            "interface",
+            &gre,
+            "type=gre",
+            &format!("options:remote_ip={remote}"),
+            "options:key=flow",
+            "options:in_key=flow",
+            "options:out_key=flow",
+        ]);
+        // Local VLANs differ per host, as they may under Neutron: 3 on host 1, 7 on host 2.
+        let lvid = if i == 0 { 3 } else { 7 };
+        let (v, p, _) = vm(h, &format!("10.0.0.{}", i + 1), &format!("fa:16:3e:00:00:0{}", i + 1));
+        h.d.cli(&["add-port", &bi, &p, &format!("tag={lvid}")]);
+        let flows = neutron_br_tun_flows(&ofport(h, &pi), &ofport(h, &gre), 0x41, lvid, 3);
+        let file = h.d.rundir().join("br-tun.flows");
+        std::fs::write(&file, flows).unwrap();
+        ovs_ofctl(h, &["add-flows", file.to_str().unwrap()], &bt);
+        vms.push(v);
+        names.push((bi, bt, p, gre));
+    }
+    assert!(
+        vms[0].exec(&["ping", "-c", "3", "-i", "0.3", "-W", "1", "-w", "6", "10.0.0.2"]).status.success(),
+        "VM on host 1 reaches the VM on host 2 through br-tun's tables; log:\n{}",
+        hosts[0].d.log()
+    );
+    // Each host learned the other VM's MAC from the tunnel into table 20.
+    for (i, h) in hosts.iter().enumerate() {
+        let (lvid, peer_mac) = if i == 0 { (3, "fa:16:3e:00:00:02") } else { (7, "fa:16:3e:00:00:01") };
+        let t20 = ovs_ofctl(h, &["dump-flows", "table=20"], &names[i].1);
+        let learned =
+            t20.lines().find(|l| l.contains(&format!("dl_dst={peer_mac}"))).unwrap_or_else(|| panic!("{t20}"));
+        // As Open vSwitch prints Neutron's learned flows: the VLAN as 12 masked TCI bits.
+        assert!(learned.contains(&format!("vlan_tci=0x{lvid:04x}/0x0fff")), "{learned}");
+        assert!(learned.contains("hard_timeout=3") && learned.contains("priority=1"), "{learned}");
+        assert!(
+            learned.contains("load:0x41->NXM_NX_TUN_ID[]") || learned.contains("set_field:0x41->tun_id"),
+            "{learned}"
+        );
+    }
+    // ofproto/trace explains a VM-to-remote-VM packet: br-int, the patch into br-tun, the
+    // learned unicast flow of table 20, and the GRE encapsulation by the underlay.
+    let (bi, bt, p, _) = &names[0];
+    let in_port = ofport(&hosts[0], p);
+    let trace = hosts[0].d.cli(&[
+        "appctl",
+        "ofproto/trace",
+        bi,
+        &format!(
+            "in_port={in_port},dl_src=fa:16:3e:00:00:01,dl_dst=fa:16:3e:00:00:02,ip,nw_src=10.0.0.1,nw_dst=10.0.0.2"
+        ),
+    ]);
+    assert!(trace.contains(&format!("patch port to bridge {bt}")), "{trace}");
+    assert!(trace.contains("table 20: priority 1 cookie 0x9f"), "the learned flow: {trace}");
+    assert!(trace.contains("native tunnel: 172.31.1.1 -> 172.31.1.2 key=0x41"), "{trace}");
+    let dp = trace.lines().find(|l| l.starts_with("Datapath actions:")).unwrap_or_default();
+    assert!(dp.contains("tnl_push") && dp.contains("key=0x41"), "{trace}");
+    // Learned flows age out with their hard timeout.
+    wait_for(
+        Duration::from_secs(10),
+        || !ovs_ofctl(&hosts[0], &["dump-flows", "table=20"], bt).contains("fa:16:3e:00:00:02"),
+        || ovs_ofctl(&hosts[0], &["dump-flows", "table=20"], bt),
+    );
+}

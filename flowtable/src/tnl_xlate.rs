@@ -113,7 +113,10 @@ impl Ctx<'_> {
             csum: cfg.csum,
         };
         let header = build_gre_header(&params);
-        self.trace(|| format!("  native tunnel: {src} -> {dst} key={key:?} via {} (bridge {ubridge_name})", route.dev));
+        let key_text = key.map_or_else(|| "none".to_owned(), |k| format!("{k:#x}"));
+        self.trace(|| {
+            format!("  native tunnel: {src} -> {dst} key={key_text} via {} (bridge {ubridge_name})", route.dev)
+        });
         // The outer packet as the underlay bridge sees it.
         let mut k = FlowKey::ZERO;
         k.set(Field::InPort, u128::from(uport.0));

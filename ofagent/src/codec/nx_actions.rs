@@ -74,6 +74,11 @@ pub(crate) fn from_wire(sf: SubField) -> SubField {
 }
 
 pub(crate) fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, OfError> {
+    // OXM in_port is a 32-bit OpenFlow 1.1 port number: only the whole field (`OXM_OF_IN_PORT[]`,
+    // as Neutron's learn actions write it) means the same as our in_port.
+    if fr.field() == Field::InPort && fr.len() == 4 && (ofs, n_bits) != (0, 32) {
+        return Err(OfError::BadSetType);
+    }
     let sf = SubField { field: fr.field(), ofs, n_bits };
     let wire_bits = if fr.field() == Field::InPort { 8 * fr.len() as u32 } else { sf.field.bits() };
     if sf.is_valid() && ofs + n_bits <= wire_bits {
@@ -86,10 +91,6 @@ pub(crate) fn subfield(fr: FieldRef, ofs: u32, n_bits: u32) -> Result<SubField, 
 pub(crate) fn bit_ref(header: u32) -> Result<FieldRef, OfError> {
     let fr = nxm::field_ref_from_header(header)?;
     if header & 0x100 != 0 || fr.header(false) != header || fr.value_to_wire(0).is_err() {
-        return Err(OfError::BadSetType);
-    }
-    // OXM in_port is a 32-bit port number, not bits of our field.
-    if fr.field() == Field::InPort && fr.len() == 4 {
         return Err(OfError::BadSetType);
     }
     Ok(fr)
