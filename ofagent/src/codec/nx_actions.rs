@@ -126,7 +126,8 @@ pub(crate) fn decode_set_field(r: &mut Reader<'_>, allow_mask: bool) -> Result<A
     let header = r.u32().map_err(|_| OfError::BadActionLen)?;
     let fr = nxm::field_ref_from_header(header)?;
     let masked = header & 0x100 != 0;
-    if masked && !allow_mask {
+    // in_port is not maskable (as in Open vSwitch): a port number is set whole.
+    if masked && (!allow_mask || fr.field() == Field::InPort) {
         return Err(OfError::BadSetArgument);
     }
     let value = fr.value_from_wire(nxm::be_value(r.bytes(fr.len()).map_err(|_| OfError::BadActionLen)?))?;
