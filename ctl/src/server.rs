@@ -16,19 +16,32 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// Executes one request against the switch.
-pub fn handle(rt: &Mutex<Runtime>, req: &Request) -> Result<String, String> {
-    let mut rt = rt.lock().unwrap_or_else(PoisonError::into_inner);
+pub fn handle(rt_lock: &Mutex<Runtime>, req: &Request) -> Result<String, String> {
+    let mut rt = rt_lock.lock().unwrap_or_else(PoisonError::into_inner);
     match req.method.as_str() {
         "vsctl" => {
             let (new, out) = vsctl::run(&rt.config, &req.params).map_err(|e| e.to_string())?;
             if new != rt.config {
                 rt.apply_config(new, true)?;
+                let (seq, synced) = (rt.cfg_seq, rt.of_synced.clone());
+                drop(rt);
+                if let Some(synced) = synced {
+                    wait_synced(&synced, seq);
+                }
             }
             Ok(out)
         }
         "ofctl" => ofctl::run(&mut rt, &req.params),
         "appctl" => appctl::run(&mut rt, &req.params),
         other => Err(format!("unknown method \"{other}\" (vsctl, ofctl, appctl)")),
+    }
+}
+
+/// Waits (bounded) until the OpenFlow side has put configuration `seq` in force.
+fn wait_synced(synced: &std::sync::atomic::AtomicU64, seq: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while synced.load(std::sync::atomic::Ordering::Acquire) < seq && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
 

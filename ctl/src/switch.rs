@@ -44,6 +44,13 @@ pub struct Runtime {
     open_ifindex: BTreeMap<DpPort, u32>,
     next_dp: u32,
     start: Instant,
+    /// Bumped by every configuration change that took effect.
+    pub cfg_seq: u64,
+    /// The last `cfg_seq` the OpenFlow side has put in force (management sockets bound,
+    /// controllers dialled), when it runs: the control socket answers a change only then, as
+    /// ovs-vsctl waits for ovs-vswitchd, so that `add-br br0` is followed by a working
+    /// `ovs-ofctl dump-flows br0`.
+    pub of_synced: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -110,6 +117,8 @@ impl Runtime {
             open_ifindex: BTreeMap::new(),
             next_dp: 1,
             start: Instant::now(),
+            cfg_seq: 0,
+            of_synced: None,
         }
     }
 
@@ -131,7 +140,9 @@ impl Runtime {
     /// Makes `new` the configuration: opens and closes devices, rebuilds the port map, keeps
     /// every surviving bridge's flows and MAC table, saves, and commits. On error nothing changed.
     pub fn apply_config(&mut self, new: Config, save: bool) -> Result<(), String> {
-        self.reconcile(new, save, false)
+        self.reconcile(new, save, false)?;
+        self.cfg_seq += 1;
+        Ok(())
     }
 
     /// Restores a configuration at start: devices that cannot be opened (a netdev that is gone)

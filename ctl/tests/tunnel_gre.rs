@@ -545,6 +545,37 @@ fn ovs_ofctl(h: &Host, args: &[&str], bridge: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Neutron's integration and tunnel bridges on host `h`, as the agent builds them: br-int
+/// (NORMAL) patched to br-tun (secure) with a gre port to `remote` (keys from the flow) and the
+/// agent's br-tun tables for segmentation id 0x41 on local VLAN `lvid`, loaded by stock
+/// ovs-ofctl. Returns (br-int, br-tun).
+fn neutron_bridges(h: &Host, remote: &str, gre: &str, lvid: u16) -> (String, String) {
+    let (bi, bt) = (common::unique("bi"), common::unique("bt"));
+    let (pi, pt) = (common::unique("pi"), common::unique("pt"));
+    h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
+    h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
+    h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
+    h.d.cli(&[
+        "add-port",
+        &bt,
+        gre,
+        "--",
+        "set",
+        "interface",
+        gre,
+        "type=gre",
+        &format!("options:remote_ip={remote}"),
+        "options:key=flow",
+        "options:in_key=flow",
+        "options:out_key=flow",
+    ]);
+    let flows = neutron_br_tun_flows(&ofport(h, &pi), &ofport(h, gre), 0x41, lvid, 3);
+    let file = h.d.rundir().join(format!("{bt}.flows"));
+    std::fs::write(&file, flows).unwrap();
+    ovs_ofctl(h, &["add-flows", file.to_str().unwrap()], &bt);
+    (bi, bt)
+}
+
 #[test]
 fn neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges() {
     if !common::require_root("neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges") {
@@ -556,36 +587,13 @@ fn neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges() {
     let mut names = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
-        let (bi, bt) = (common::unique("bi"), common::unique("bt"));
-        let (pi, pt) = (common::unique("pi"), common::unique("pt"));
-        h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
-        h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
-        h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
-        let gre = format!("gre-{}", i + 1);
-        h.d.cli(&[
-            "add-port",
-            &bt,
-            &gre,
-            "--",
-            "set",
-            "interface",
-            &gre,
-            "type=gre",
-            &format!("options:remote_ip={remote}"),
-            "options:key=flow",
-            "options:in_key=flow",
-            "options:out_key=flow",
-        ]);
         // Local VLANs differ per host, as they may under Neutron: 3 on host 1, 7 on host 2.
         let lvid = if i == 0 { 3 } else { 7 };
+        let (bi, bt) = neutron_bridges(h, remote, &format!("gre-{}", i + 1), lvid);
         let (v, p, _) = vm(h, &format!("10.0.0.{}", i + 1), &format!("fa:16:3e:00:00:0{}", i + 1));
         h.d.cli(&["add-port", &bi, &p, &format!("tag={lvid}")]);
-        let flows = neutron_br_tun_flows(&ofport(h, &pi), &ofport(h, &gre), 0x41, lvid, 3);
-        let file = h.d.rundir().join("br-tun.flows");
-        std::fs::write(&file, flows).unwrap();
-        ovs_ofctl(h, &["add-flows", file.to_str().unwrap()], &bt);
         vms.push(v);
-        names.push((bi, bt, p, gre));
+        names.push((bi, bt, p));
     }
     assert!(
         vms[0].exec(&["ping", "-c", "3", "-i", "0.3", "-W", "1", "-w", "6", "10.0.0.2"]).status.success(),
@@ -608,7 +616,7 @@ fn neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges() {
     }
     // ofproto/trace explains a VM-to-remote-VM packet: br-int, the patch into br-tun, the
     // learned unicast flow of table 20, and the GRE encapsulation by the underlay.
-    let (bi, bt, p, _) = &names[0];
+    let (bi, bt, p) = &names[0];
     let in_port = ofport(&hosts[0], p);
     let trace = hosts[0].d.cli(&[
         "appctl",

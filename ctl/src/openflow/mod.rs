@@ -537,6 +537,7 @@ struct Manager {
 
 /// Starts the OpenFlow side: returns after spawning the manager thread.
 pub fn start(shared: Arc<Shared>, rt: Arc<Mutex<Runtime>>, rundir: PathBuf, events: Receiver<AgentEvent>) {
+    rt.lock().unwrap_or_else(PoisonError::into_inner).of_synced = Some(Arc::new(AtomicU64::new(0)));
     let mut m = Manager {
         shared,
         rt,
@@ -573,6 +574,17 @@ impl Manager {
     }
 
     fn reconcile(&mut self) {
+        let (seq, synced) = {
+            let rt = self.rt.lock().unwrap_or_else(PoisonError::into_inner);
+            (rt.cfg_seq, rt.of_synced.clone())
+        };
+        self.reconcile_workers();
+        if let Some(synced) = synced {
+            synced.fetch_max(seq, Ordering::Release);
+        }
+    }
+
+    fn reconcile_workers(&mut self) {
         let wants: BTreeMap<String, BridgeWants> = {
             let rt = self.rt.lock().unwrap_or_else(PoisonError::into_inner);
             rt.config
