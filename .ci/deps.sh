@@ -23,6 +23,10 @@ case "$what" in
     need ovs-vswitchd openvswitch-switch   # real Open vSwitch (netdev datapath) for the dump-flows diff
     need stdbuf coreutils                  # line-buffered ovs-ofctl monitor in tests
     need tshark tshark                     # GRE tunnel tests decode keys on the wire
+    need dnsmasq dnsmasq-base              # Neutron test: the qdhcp namespace's DHCP server
+    need busybox busybox                   # Neutron test: udhcpc in the VM
+    need iptables iptables                 # Neutron test: the qrouter's NAT
+    need ss iproute2                       # security test: TCP listeners
     ;;
   bench)
     need ip iproute2

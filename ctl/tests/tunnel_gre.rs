@@ -638,3 +638,102 @@ fn neutron_br_tun_learns_from_the_tunnel_and_traces_across_bridges() {
         || ovs_ofctl(&hosts[0], &["dump-flows", "table=20"], bt),
     );
 }
+
+/// A process killed (and waited for) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An internal port `name` of `bridge` on host `h` (VLAN `tag` if any), moved into a new
+/// namespace with `addr`, as Neutron's DHCP and L3 agents plug their namespaces.
+fn plug_internal(h: &Host, ns: &Netns, bridge: &str, name: &str, tag: Option<u16>, addr: &str) {
+    let mut args = vec!["add-port".to_owned(), bridge.to_owned(), name.to_owned()];
+    if let Some(t) = tag {
+        args.push(format!("tag={t}"));
+    }
+    args.extend(["--", "set", "interface", name, "type=internal"].map(str::to_owned));
+    h.d.cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    h.ns.sh(&["ip", "link", "set", name, "netns", &ns.name]);
+    ns.sh(&["ip", "addr", "add", addr, "dev", name]);
+    ns.sh(&["ip", "link", "set", name, "up"]);
+}
+
+#[test]
+fn neutron_dhcp_and_router_reach_a_vm_across_gre() {
+    if !common::require_root("neutron_dhcp_and_router_reach_a_vm_across_gre") {
+        return;
+    }
+    for tool in ["dnsmasq", "busybox", "iptables"] {
+        if Command::new("which").arg(tool).output().map_or(true, |o| !o.status.success()) {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{tool} is missing under CI");
+            eprintln!("SKIP: {tool} is missing");
+            return;
+        }
+    }
+    let w = wire();
+    let (compute, network) = (host(&w, 1), host(&w, 2));
+    let (int1, _) = neutron_bridges(&compute, "172.31.1.2", "gre-c", 3);
+    let (int2, _) = neutron_bridges(&network, "172.31.1.1", "gre-n", 7);
+    // The VM on the compute node: no address until DHCP gives it one.
+    let vm = Netns::new("gv");
+    quiet(&vm);
+    let (p, v) = (common::unique("sp"), common::unique("vp"));
+    veth(&compute.ns, &p, &vm, &v);
+    vm.sh(&["ip", "link", "set", &v, "address", "fa:16:3e:00:00:09"]);
+    compute.d.cli(&["add-port", &int1, &p, "tag=3"]);
+    // Network node: qdhcp with dnsmasq, qrouter between br-int and br-ex with NAT, and the
+    // "internet" behind br-ex, which has no route back to the tenant network.
+    let qdhcp = Netns::new("qd");
+    let qrouter = Netns::new("qr");
+    let internet = Netns::new("in");
+    let (tap, qr, qg) = (common::unique("tap"), common::unique("qr"), common::unique("qg"));
+    plug_internal(&network, &qdhcp, &int2, &tap, Some(7), "10.0.0.2/24");
+    plug_internal(&network, &qrouter, &int2, &qr, Some(7), "10.0.0.1/24");
+    let ex = common::unique("bx");
+    network.d.cli(&["add-br", &ex]);
+    plug_internal(&network, &qrouter, &ex, &qg, None, "192.168.100.2/24");
+    let (xp, xv) = (common::unique("xp"), common::unique("xv"));
+    veth(&network.ns, &xp, &internet, &xv);
+    network.d.cli(&["add-port", &ex, &xp]);
+    internet.sh(&["ip", "addr", "add", "192.168.100.100/24", "dev", &xv]);
+    qrouter.sh(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    qrouter.sh(&["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-o", &qg, "-j", "MASQUERADE"]);
+    let dir = network.d.rundir().to_owned();
+    let _dnsmasq = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", &qdhcp.name, "timeout", "90", "dnsmasq", "--no-daemon", "--port=0"])
+            .args([format!("--interface={tap}"), "--bind-interfaces".to_owned()])
+            .args(["--dhcp-range=10.0.0.10,10.0.0.20,255.255.255.0,2m", "--dhcp-option=3,10.0.0.1"])
+            .arg(format!("--dhcp-leasefile={}", dir.join("leases").display()))
+            .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // DHCP across br-int, br-tun, GRE and back.
+    let out = vm.exec(&["busybox", "udhcpc", "-i", &v, "-n", "-q", "-f", "-t", "8", "-T", "1", "-s", "/bin/true"]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let lease = text
+        .split_whitespace()
+        .skip_while(|wd| *wd != "lease")
+        .nth(2)
+        .filter(|ip| ip.starts_with("10.0.0."))
+        .unwrap_or_else(|| panic!("no DHCP lease: {text}\ncompute log:\n{}", compute.d.log()))
+        .to_owned();
+    vm.sh(&["ip", "addr", "add", &format!("{lease}/24"), "dev", &v]);
+    vm.sh(&["ip", "route", "add", "default", "via", "10.0.0.1"]);
+    assert!(vm.ping("10.0.0.1", 2), "the router across the tunnel");
+    assert!(
+        vm.ping("192.168.100.100", 2),
+        "the internet through the router's NAT; network node log:\n{}",
+        network.d.log()
+    );
+    let back = internet.sh(&["ip", "route"]);
+    assert!(!back.contains("10.0.0."), "the internet must only reach the VM through NAT: {back}");
+}
