@@ -236,18 +236,7 @@ pub fn complete_checksum(buf: &mut [u8]) -> &mut [u8] {
         let at = start + usize::from(u16::from_le_bytes([hdr[8], hdr[9]]));
         if at + 2 <= frame.len() && start < frame.len() {
             // The field holds the pseudo-header sum already; fold in the rest.
-            let mut sum: u32 = 0;
-            let mut chunks = frame[start..].chunks_exact(2);
-            for c in &mut chunks {
-                sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-            }
-            if let [b] = chunks.remainder() {
-                sum += u32::from(*b) << 8;
-            }
-            while sum > 0xffff {
-                sum = (sum & 0xffff) + (sum >> 16);
-            }
-            let c = !(sum as u16);
+            let c = flowtable::checksum::checksum(&frame[start..]);
             frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
         }
     }

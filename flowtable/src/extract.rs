@@ -148,11 +148,7 @@ pub fn extract_checked(frame: &[u8], in_port: PortNo, key: &mut FlowKey) -> Resu
 
 /// Whether the one's-complement sum of an IPv4 header (checksum included) is all ones.
 fn ipv4_checksum_ok(header: &[u8]) -> bool {
-    let mut sum: u32 = header.chunks_exact(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum == 0xffff
+    crate::checksum::fold(crate::checksum::ones_sum(header, 0)) == 0xffff
 }
 
 fn extract_ipv4(c: &mut Cursor<'_>, key: &mut FlowKey) -> Result<(), Malformed> {

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod bridge;
+pub mod checksum;
 pub mod classifier;
 pub mod extract;
 pub mod field;

@@ -5,6 +5,7 @@
 //! of the frame as it is at that point. A rewrite of a header the frame does not have is a
 //! no-op. [`apply_to_key`] is the same semantics on a flow key, used to reason about megaflows.
 
+use crate::checksum::{fold, ones_sum};
 use crate::field::{ethertype, ipproto, Field, VLAN_CFI};
 use crate::key::FlowKey;
 use crate::odp::{DpAction, DpPort, PacketIn};
@@ -112,25 +113,6 @@ fn offsets(frame: &[u8]) -> Offsets {
         _ => {}
     }
     offs
-}
-
-/// One's-complement sum of 16-bit words (odd trailing byte padded).
-fn ones_sum(data: &[u8], mut sum: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [b] = chunks.remainder() {
-        sum += u32::from(*b) << 8;
-    }
-    sum
-}
-
-fn fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
 }
 
 /// Updates the checksum at `at` for 16-bit-aligned bytes `old` replaced by `new` (RFC 1624).

@@ -12,6 +12,7 @@
 //! ICMP: the outer header carries DF (option `df_default`, on by default) and the output device
 //! refuses a frame above its MTU, which the datapath counts as a transmit drop.
 
+use crate::checksum::checksum;
 use crate::odp::DpPort;
 use crate::port::PortNo;
 use crate::rule::Millis;
@@ -286,22 +287,6 @@ pub fn build_gre_header(p: &HeaderParams) -> Vec<u8> {
         h.extend_from_slice(&k.to_be_bytes());
     }
     h
-}
-
-/// Internet checksum of `data`.
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [b] = chunks.remainder() {
-        sum += u32::from(*b) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// Encapsulates `frame` with a header from [`build_gre_header`]: total length, IPv4 and GRE

@@ -8,26 +8,11 @@
 //! gets its checksum computed. That is safe for complete frames too: if a correct checksum
 //! happens to equal that value, completing it yields the same value again.
 
-/// Ones'-complement sum of `data` (big-endian 16-bit words, odd byte padded) added to `sum`.
-fn add(mut sum: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        if sum > 0xffff_0000 {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-    }
-    if let [b] = chunks.remainder() {
-        sum += u32::from(*b) << 8;
-    }
-    sum
-}
+use flowtable::checksum::{fold, ones_sum};
 
-fn fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
+/// Ones'-complement sum of `data` added to `sum`.
+fn add(sum: u32, data: &[u8]) -> u32 {
+    ones_sum(data, sum)
 }
 
 const ETH_P_IP: u16 = 0x0800;
