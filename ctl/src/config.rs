@@ -145,13 +145,19 @@ impl Bridge {
 pub struct Config {
     /// File format version.
     pub format: u32,
+    /// This switch's identity (Open vSwitch's `external_ids:system-id`): random, made once and
+    /// kept in the file. Internal ports' MACs and datapath ids derive from it and the device
+    /// name, so they survive restarts yet differ between hosts whose bridges share names
+    /// (every Neutron host has a `br-int`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system_id: String,
     /// Bridges by name.
     pub bridges: BTreeMap<String, Bridge>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { format: FORMAT_VERSION, bridges: BTreeMap::new() }
+        Config { format: FORMAT_VERSION, system_id: String::new(), bridges: BTreeMap::new() }
     }
 }
 

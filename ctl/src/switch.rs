@@ -59,10 +59,33 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// A locally administered MAC derived from a device name (stable across restarts).
+/// The system id MACs are derived from, set once when the daemon restores its configuration.
+static SYSTEM_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A random system id (128 bits from the kernel's generator, in hex).
+fn new_system_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
+    }
+    if bytes == [0; 16] {
+        // No /dev/urandom: time and pid still tell two hosts apart.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        bytes[..8].copy_from_slice(&t.as_nanos().to_le_bytes()[..8]);
+        bytes[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    bytes.iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+        s
+    })
+}
+
+/// A locally administered MAC derived from the system id and a device name: stable across
+/// restarts, different between hosts.
 pub fn mac_for(name: &str) -> [u8; 6] {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
+    let salt = SYSTEM_ID.get().map_or("", String::as_str);
+    for b in salt.bytes().chain([0]).chain(name.bytes()) {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     let b = h.to_be_bytes();
@@ -147,9 +170,19 @@ impl Runtime {
 
     /// Restores a configuration at start: devices that cannot be opened (a netdev that is gone)
     /// are logged and skipped, as Open vSwitch does, instead of failing everything.
-    pub fn restore(&mut self, cfg: Config) {
+    pub fn restore(&mut self, mut cfg: Config) {
+        let fresh = cfg.system_id.is_empty();
+        if fresh {
+            cfg.system_id = new_system_id();
+        }
+        let _ = SYSTEM_ID.set(cfg.system_id.clone());
         if let Err(e) = self.reconcile(cfg, false, true) {
             log::error!("restoring the configuration: {e}");
+        }
+        if fresh {
+            if let Err(e) = config::store::save(&self.db_path, &self.config) {
+                log::warn!("cannot save the new system id: {e}");
+            }
         }
     }
 

@@ -78,3 +78,31 @@ fn port_device_deleted_under_the_switch() {
     d.cli(&["del-port", "br0", &p]);
     assert!(d.cli(&["ofctl", "dump-flows", "br0"]).contains("actions=NORMAL"));
 }
+
+#[test]
+fn bridge_macs_differ_between_hosts_and_survive_restarts() {
+    if !common::require_root("bridge_macs_differ_between_hosts_and_survive_restarts") {
+        return;
+    }
+    // Two "hosts" with the same bridge name, as every Neutron host has br-int and br-phy.
+    let mac = |ns: &Netns| {
+        let out = ns.sh(&["cat", "/sys/class/net/br-phy/address"]);
+        out.trim().to_owned()
+    };
+    let (a, b) = (Netns::new("fma"), Netns::new("fmb"));
+    let mut da = Daemon::start(&a);
+    let db = Daemon::start(&b);
+    da.cli(&["add-br", "br-phy"]);
+    db.cli(&["add-br", "br-phy"]);
+    let (mac_a, mac_b) = (mac(&a), mac(&b));
+    assert_ne!(mac_a, mac_b, "two hosts' br-phy must not share a MAC");
+    // The internal port goes with the daemon (its tap is not persistent) and comes back.
+    da.kill();
+    da.spawn();
+    common::wait_for(
+        std::time::Duration::from_secs(5),
+        || a.exec(&["cat", "/sys/class/net/br-phy/address"]).status.success(),
+        || da.log(),
+    );
+    assert_eq!(mac(&a), mac_a, "the MAC survives a restart");
+}
