@@ -402,7 +402,19 @@ pub fn measure_gre(
     }
     let mut setup = vec![];
     for (n, h) in hosts.iter().enumerate() {
-        setup.push(format!("host {}: {}", ["A", "B"][n], h.setup.join("; ")));
+        // What each switch chose (port kinds, XDP modes, PMD threads), from its log.
+        let log = std::fs::read_to_string(&h.log).unwrap_or_default();
+        let chosen: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                [": opened (", ": AF_XDP on", "mode will be in use", "PMD thread on numa_id"]
+                    .iter()
+                    .any(|m| l.contains(m))
+            })
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
+        setup.push(format!("host {} ({}): {}", ["A", "B"][n], chosen.join("; "), h.setup.join("; ")));
     }
     let detail = format!(
         "GRE VM-to-VM (two {} processes, gen -> a0 | host A br-int -> gre0 key {KEY} -> br-phy pa | pb host B -> b0 -> \
