@@ -5,6 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use benches::rate::frame::{self, udp_frame};
+use benches::rate::gre::{self, GreRun};
 use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
 use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
@@ -26,7 +27,8 @@ struct Args {
     switch: Vec<String>,
     /// Scenarios (comma-separated), "all" = 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
     /// lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS 62..=1518; n may end in
-    /// k), `lat-<percent>` (paced at that share of the switch's 64b-1flow rate) or `idle`.
+    /// k), `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`, or
+    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all").
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Seconds of traffic per scenario (after a warm-up of up to 0.5 s).
@@ -100,10 +102,10 @@ fn real_main() -> Result<()> {
         SCENARIOS.iter().map(|s| (*s).to_owned()).collect()
     } else {
         for s in &args.scenario {
-            if scenario(s).is_none() {
+            if scenario(s).is_none() && gre::scenario_size(s).is_none() {
                 bail!(
                     "unknown scenario {s}: <size>b-<n>flows (size 62..=1518 with FCS, n 1..=10000000, k = 1000), \
-                     lat-<percent>, idle, or all = {}",
+                     lat-<percent>, idle, gre-<size>b, or all = {}",
                     SCENARIOS.join(",")
                 );
             }
@@ -134,11 +136,37 @@ fn real_main() -> Result<()> {
             break;
         }
         eprintln!("rate: {} ...", kind.name());
-        match measure_switch(kind, &names, &args, &opts, &mut rows) {
-            Ok((detail, setup)) => details.push(format!("- {}: {detail}; {}", kind.name(), setup.join("; "))),
-            Err(e) => {
-                eprintln!("rate: {}: {e:#}", kind.name());
-                failures.push(format!("- {}: FAILED: {e:#}", kind.name()));
+        if names.iter().any(|n| scenario(n).is_some()) {
+            match measure_switch(kind, &names, &args, &opts, &mut rows) {
+                Ok((detail, setup)) => details.push(format!("- {}: {detail}; {}", kind.name(), setup.join("; "))),
+                Err(e) => {
+                    eprintln!("rate: {}: {e:#}", kind.name());
+                    failures.push(format!("- {}: FAILED: {e:#}", kind.name()));
+                }
+            }
+        }
+        let gre_names: Vec<(String, usize, String)> = names
+            .iter()
+            .filter_map(|n| gre::scenario_size(n).map(|s| (n.clone(), s, row_command(kind, n, &args))))
+            .collect();
+        if !gre_names.is_empty() && !sys::interrupted() {
+            let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
+            let run = GreRun {
+                duration: Duration::from_secs_f64(args.duration),
+                warmup: Duration::from_secs_f64(args.duration.min(0.5)),
+                pace,
+                burst,
+                gen_cpu: args.gen_cpu,
+            };
+            match gre::measure_gre(kind, &gre_names, &opts, &run) {
+                Ok((r, detail)) => {
+                    rows.extend(r);
+                    details.push(format!("- {} (GRE): {detail}", kind.name()));
+                }
+                Err(e) => {
+                    eprintln!("rate: {} GRE: {e:#}", kind.name());
+                    failures.push(format!("- {} (GRE): FAILED: {e:#}", kind.name()));
+                }
             }
         }
     }

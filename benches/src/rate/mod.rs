@@ -3,6 +3,7 @@
 //! an XDP live-frames generator and an XDP counting sink (issues 4 and 6).
 
 pub mod frame;
+pub mod gre;
 pub mod netns;
 pub mod report;
 pub mod switch;

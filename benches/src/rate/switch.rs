@@ -41,12 +41,12 @@ impl SwitchKind {
 
 /// A process we started, SIGTERMed (then SIGKILLed after 3 s) on drop.
 #[derive(Debug)]
-struct Proc {
-    child: Child,
+pub(crate) struct Proc {
+    pub(crate) child: Child,
 }
 
 impl Proc {
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
@@ -68,10 +68,10 @@ impl Drop for Proc {
 
 /// A temp directory removed on drop.
 #[derive(Debug)]
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(what: &str) -> Result<Self> {
+    pub(crate) fn new(what: &str) -> Result<Self> {
         let p = std::env::temp_dir().join(format!("frate-{}-{what}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).with_context(|| format!("creating {}", p.display()))?;
@@ -100,7 +100,7 @@ pub struct Switch {
 }
 
 /// utime + stime of `pid` in clock ticks (all its threads).
-fn cpu_ticks(pid: u32) -> Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("/proc/{pid}/stat"))?;
     let rest = stat.rsplit_once(')').map(|(_, r)| r).context("bad stat")?;
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -119,7 +119,7 @@ pub fn softirq_seconds() -> Result<f64> {
     Ok(ticks as f64 / sys::clock_ticks() as f64)
 }
 
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+pub(crate) fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if cond() {
@@ -130,7 +130,7 @@ fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     false
 }
 
-fn log_tail(path: &Path) -> String {
+pub(crate) fn log_tail(path: &Path) -> String {
     let s = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = s.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")

@@ -1,0 +1,450 @@
+//! The GRE VM-to-VM scenario (issue 6): gen ns (g0) -> host A (VM port a0) -> GRE over the
+//! physical veth pa <-> pb -> host B (decapsulation, VM port b0) -> sink ns (k0), with one switch
+//! process per host, both of the same kind (two ferrovsd or two ovs-vswitchd). Each host has the
+//! layout of Open vSwitch's userspace tunnelling docs: br-phy (NORMAL) holds the physical port and
+//! (`br-phy-a`, `br-phy-b`) carries the host address 172.31.1.N/24 on its internal port; br-int holds the VM port and a
+//! `gre0` port (`remote_ip` = the other host, `key=5`) with one flow each way. The sink counts
+//! harness frames by their payload marker at the fixed offset of a plain UDP frame, so a frame
+//! still encapsulated is counted as "other", never as forwarded.
+
+use anyhow::{bail, Context, Result};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use super::frame::udp_frame;
+use super::netns::{ip, run, Netns, PARK};
+use super::report::{latency_percentiles, Row};
+use super::switch::{cpu_ticks, log_tail, softirq_seconds, wait_until, Proc, SwitchKind, SwitchOptions, TempDir};
+use super::sys;
+use super::xdp::{Generator, Pace, Sink};
+
+/// Underlay addresses of host A and host B.
+const HOST_IP: [&str; 2] = ["172.31.1.1", "172.31.1.2"];
+/// MTU of the physical veths: a 1514-byte VM frame plus 42 bytes of outer Ethernet, IPv4 and
+/// GRE-with-key headers, and under the veth's native XDP limit.
+const WIRE_MTU: &str = "1600";
+/// The underlay bridges of host A and host B: named apart, since ferrovs derives an internal
+/// port's MAC address from the bridge name and the two hosts must not share one.
+const BR_PHY: [&str; 2] = ["br-phy-a", "br-phy-b"];
+/// The GRE key both hosts use.
+const KEY: &str = "5";
+
+/// A scenario by name: `gre-<size>b` (size with FCS, as the other scenarios).
+pub fn scenario_size(name: &str) -> Option<usize> {
+    let size: usize = name.strip_prefix("gre-")?.strip_suffix('b')?.parse().ok()?;
+    let sizes = super::frame::MIN_LEN + super::frame::FCS_LEN..=super::frame::MAX_SIZE;
+    sizes.contains(&size).then_some(size)
+}
+
+/// The namespaces of the scenario, deleted on drop.
+#[derive(Debug)]
+pub struct GreTopology {
+    pub gen: Netns,
+    pub hosts: [Netns; 2],
+    pub sink: Netns,
+}
+
+fn veth(a: &Netns, a_dev: &str, b: &Netns, b_dev: &str) -> Result<()> {
+    ip(&["link", "add", a_dev, "netns", &a.name, "type", "veth", "peer", "name", b_dev, "netns", &b.name])?;
+    a.sh(&["ip", "link", "set", a_dev, "up"])?;
+    b.sh(&["ip", "link", "set", b_dev, "up"])?;
+    Ok(())
+}
+
+impl GreTopology {
+    pub fn new() -> Result<Self> {
+        let t = GreTopology {
+            gen: Netns::new("gen")?,
+            hosts: [Netns::new("gha")?, Netns::new("ghb")?],
+            sink: Netns::new("sink")?,
+        };
+        veth(&t.gen, "g0", &t.hosts[0], "a0")?;
+        t.gen.sh(&["ip", "link", "add", PARK, "type", "veth", "peer", "name", "gpark1"])?;
+        veth(&t.hosts[0], "pa", &t.hosts[1], "pb")?;
+        veth(&t.hosts[1], "b0", &t.sink, "k0")?;
+        for (h, dev) in [(0, "pa"), (1, "pb")] {
+            t.hosts[h].sh(&["ip", "link", "set", dev, "mtu", WIRE_MTU])?;
+        }
+        // NAPI on every veth a switch receives on (see netns::Topology::new).
+        for (h, dev) in [(0, "a0"), (0, "pa"), (1, "pb"), (1, "b0")] {
+            t.hosts[h].sh(&["ethtool", "-K", dev, "gro", "on"])?;
+        }
+        // The kernel also sees frames arriving on the physical veth: ARP is answered only on
+        // the interface that has the address (br-phy's internal port).
+        for h in &t.hosts {
+            h.sh(&["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"])?;
+            h.sh(&["sysctl", "-qw", "net.ipv4.conf.all.arp_announce=2"])?;
+        }
+        Ok(t)
+    }
+}
+
+/// How to talk to one host's switch.
+#[derive(Debug)]
+enum Ctl {
+    Ferrovs { cli: PathBuf },
+    Ovs,
+}
+
+/// One host's switch: its processes (stopped on drop, before the temp dir goes).
+#[derive(Debug)]
+struct Host {
+    procs: Vec<Proc>,
+    ctl: Ctl,
+    dir: TempDir,
+    log: PathBuf,
+    setup: Vec<String>,
+}
+
+impl Host {
+    fn env(&self, c: &mut Command) {
+        for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
+            c.env(v, &self.dir.0);
+        }
+    }
+
+    /// A configuration command (`ovs-vsctl` syntax), recorded for the report.
+    fn vsctl(&mut self, args: &[&str]) -> Result<String> {
+        let out = self.query(args)?;
+        let tool = if matches!(self.ctl, Ctl::Ovs) { "ovs-vsctl" } else { "ferrovs" };
+        self.setup.push(format!("{tool} {}", args.join(" ")));
+        Ok(out)
+    }
+
+    /// A configuration query (`ovs-vsctl` syntax), not recorded.
+    fn query(&self, args: &[&str]) -> Result<String> {
+        let mut c = match &self.ctl {
+            Ctl::Ferrovs { cli } => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(&self.dir.0);
+                c
+            }
+            Ctl::Ovs => {
+                let mut c = Command::new("ovs-vsctl");
+                self.env(&mut c);
+                c.arg(format!("--db=unix:{}", self.dir.0.join("db.sock").display())).arg("--timeout=20");
+                c
+            }
+        };
+        run(c.args(args)).with_context(|| format!("switch log:\n{}", log_tail(&self.log)))
+    }
+
+    fn ofctl(&mut self, args: &[&str]) -> Result<()> {
+        let mut c = match &self.ctl {
+            Ctl::Ferrovs { cli } => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(&self.dir.0).arg("ofctl");
+                c
+            }
+            Ctl::Ovs => {
+                let mut c = Command::new("ovs-ofctl");
+                self.env(&mut c);
+                c
+            }
+        };
+        run(c.args(args)).with_context(|| format!("switch log:\n{}", log_tail(&self.log)))?;
+        let tool = if matches!(self.ctl, Ctl::Ovs) { "ovs-ofctl" } else { "ferrovs ofctl" };
+        self.setup.push(format!("{tool} {}", args.join(" ")));
+        Ok(())
+    }
+
+    fn appctl(&self, args: &[&str]) -> Result<String> {
+        let mut c = match &self.ctl {
+            Ctl::Ferrovs { cli } => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(&self.dir.0).arg("appctl");
+                c
+            }
+            Ctl::Ovs => {
+                let mut c = Command::new("ovs-appctl");
+                c.arg("-t").arg(self.dir.0.join("ovs-vswitchd.ctl"));
+                c
+            }
+        };
+        run(c.args(args))
+    }
+
+    fn cpu_ticks(&self) -> Result<u64> {
+        self.procs.iter().map(|p| cpu_ticks(p.pid())).sum()
+    }
+}
+
+fn start_ferrovs(ns: &Netns, bindir: &Path, tag: &str) -> Result<Host> {
+    let daemon = bindir.join("ferrovsd");
+    let cli = bindir.join("ferrovs");
+    if !daemon.exists() || !cli.exists() {
+        bail!("{} or {} missing: cargo build --release -p ctl", daemon.display(), cli.display());
+    }
+    let dir = TempDir::new(&format!("gre-ferrovs-{tag}"))?;
+    let log = dir.0.join("ferrovsd.log");
+    let child = ns
+        .command(&daemon)
+        .arg("--rundir")
+        .arg(&dir.0)
+        .arg("--db")
+        .arg(dir.0.join("conf.json"))
+        .stdout(Stdio::null())
+        .stderr(File::create(&log)?)
+        .spawn()
+        .context("starting ferrovsd")?;
+    let h = Host { procs: vec![Proc { child }], ctl: Ctl::Ferrovs { cli }, dir, log, setup: vec![] };
+    if !wait_until(Duration::from_secs(10), || h.query(&["list-br"]).is_ok()) {
+        bail!("ferrovsd did not start; log:\n{}", log_tail(&h.log));
+    }
+    Ok(h)
+}
+
+fn start_ovs(ns: &Netns, tag: &str) -> Result<Host> {
+    let dir = TempDir::new(&format!("gre-ovs-{tag}"))?;
+    let d = dir.0.clone();
+    let db = d.join("conf.db");
+    let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .context("vswitch.ovsschema not found: apt-get install openvswitch-switch")?;
+    run(Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema))?;
+    let mut h = Host { procs: vec![], ctl: Ctl::Ovs, dir, log: d.join("ovs-vswitchd.log"), setup: vec![] };
+    let mut c = ns.command("ovsdb-server");
+    h.env(&mut c);
+    c.arg(&db)
+        .arg(format!("--remote=punix:{}", d.join("db.sock").display()))
+        .arg(format!("--pidfile={}", d.join("ovsdb-server.pid").display()))
+        .arg(format!("--unixctl={}", d.join("ovsdb-server.ctl").display()))
+        .arg(format!("--log-file={}", d.join("ovsdb-server.log").display()))
+        .arg("-vconsole:off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    h.procs.push(Proc { child: c.spawn().context("starting ovsdb-server")? });
+    if !wait_until(Duration::from_secs(10), || d.join("db.sock").exists()) {
+        bail!("ovsdb-server did not start: {}", log_tail(&d.join("ovsdb-server.log")));
+    }
+    h.query(&["--no-wait", "init"])?;
+    let mut c = ns.command("ovs-vswitchd");
+    h.env(&mut c);
+    c.arg(format!("unix:{}", d.join("db.sock").display()))
+        .arg(format!("--pidfile={}", d.join("ovs-vswitchd.pid").display()))
+        .arg(format!("--unixctl={}", d.join("ovs-vswitchd.ctl").display()))
+        .arg(format!("--log-file={}", h.log.display()))
+        .arg("-vconsole:off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    h.procs.push(Proc { child: c.spawn().context("starting ovs-vswitchd")? });
+    Ok(h)
+}
+
+/// `-- set interface DEV type=...` for Open vSwitch; ferrovs picks the port kind itself.
+fn typed<'a>(ovs: bool, dev: &'a str, port_type: &'a str) -> Vec<&'a str> {
+    if ovs {
+        vec!["--", "set", "interface", dev, port_type]
+    } else {
+        vec![]
+    }
+}
+
+/// Configures host `n` (0 = A, the encapsulating side; 1 = B): br-phy with `phy` and the host
+/// address, br-int with `vm` and gre0, the flow, and the neighbour of the remote underlay address.
+fn configure(h: &mut Host, ns: &Netns, n: usize, phy: &str, vm: &str, port_type: &str) -> Result<()> {
+    let ovs = matches!(h.ctl, Ctl::Ovs);
+    let (me, remote) = (HOST_IP[n], HOST_IP[1 - n]);
+    let netdev: &[&str] = if ovs { &["datapath_type=netdev"] } else { &[] };
+    let br_phy = BR_PHY[n];
+    let mut args = vec!["add-br", br_phy];
+    if ovs {
+        args.extend(["--", "set", "bridge", br_phy]);
+        args.extend(netdev);
+    }
+    args.extend(["--", "add-port", br_phy, phy]);
+    args.extend(typed(ovs, phy, port_type));
+    h.vsctl(&args)?;
+    ns.sh(&["ip", "addr", "add", &format!("{me}/24"), "dev", br_phy])?;
+    ns.sh(&["ip", "link", "set", br_phy, "up"])?;
+    let route = |h: &Host| h.appctl(&["ovs/route/show"]).unwrap_or_default().contains("172.31.1.0/24");
+    if !wait_until(Duration::from_secs(10), || route(h)) {
+        bail!(
+            "host {n}: the switch did not learn the underlay route: {}\nlog:\n{}",
+            h.appctl(&["ovs/route/show"]).unwrap_or_default(),
+            log_tail(&h.log)
+        );
+    }
+    let mut args = vec!["add-br", "br-int"];
+    if ovs {
+        args.extend(["--", "set", "bridge", "br-int"]);
+        args.extend(netdev);
+    }
+    args.extend(["--", "add-port", "br-int", vm]);
+    args.extend(typed(ovs, vm, port_type));
+    let remote_opt = format!("options:remote_ip={remote}");
+    let key_opt = format!("options:key={KEY}");
+    args.extend([
+        "--",
+        "add-port",
+        "br-int",
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        &remote_opt,
+        &key_opt,
+    ]);
+    h.vsctl(&args)?;
+    let vm_port = h.query(&["get", "interface", vm, "ofport"])?.trim().to_owned();
+    let gre_port = h.query(&["get", "interface", "gre0", "ofport"])?.trim().to_owned();
+    for p in [&vm_port, &gre_port] {
+        if p.parse::<u16>().map_or(true, |p| p == 0 || p == 0xffff) {
+            bail!("host {n}: port without an OpenFlow number ({p}); log:\n{}", log_tail(&h.log));
+        }
+    }
+    let flow = if n == 0 {
+        format!("in_port={vm_port},actions=output:{gre_port}")
+    } else {
+        format!("in_port={gre_port},actions=output:{vm_port}")
+    };
+    h.ofctl(&["del-flows", "br-int"])?;
+    h.ofctl(&["add-flow", "br-int", &flow])?;
+    Ok(())
+}
+
+/// Runs the GRE scenarios for `kind` and returns their rows plus the report's detail and setup
+/// lines. `rows` are (scenario name, frame size, reproducing command).
+pub fn measure_gre(
+    kind: SwitchKind,
+    scenarios: &[(String, usize, String)],
+    opts: &SwitchOptions,
+    run_opts: &GreRun,
+) -> Result<(Vec<Row>, String)> {
+    if kind == SwitchKind::Kernel {
+        bail!("no kernel ceiling for the GRE scenario (the XDP forwarder does not encapsulate)");
+    }
+    let topo = GreTopology::new()?;
+    let sink = Sink::attach(&topo.sink, "k0")?;
+    let port_type = format!("type={}", opts.ovs_port_type);
+    let mut hosts = Vec::new();
+    for (n, tag) in ["a", "b"].into_iter().enumerate() {
+        let ns = &topo.hosts[n];
+        let mut h = match kind {
+            SwitchKind::Ferrovs => start_ferrovs(ns, &opts.ferrovs_dir, tag)?,
+            _ => start_ovs(ns, tag)?,
+        };
+        let (phy, vm) = if n == 0 { ("pa", "a0") } else { ("pb", "b0") };
+        configure(&mut h, ns, n, phy, vm, &port_type)?;
+        hosts.push(h);
+    }
+    // Underlay neighbours: the kernels ping each other over br-phy (both switches see the ARP
+    // exchange); Open vSwitch also gets the entry set explicitly.
+    for (n, ns) in topo.hosts.iter().enumerate() {
+        let _ = ns.sh(&["ping", "-c", "2", "-i", "0.2", "-W", "1", HOST_IP[1 - n]]);
+    }
+    for (n, h) in hosts.iter_mut().enumerate() {
+        if matches!(h.ctl, Ctl::Ovs) {
+            let mac = topo.hosts[1 - n].link(BR_PHY[1 - n])?.mac;
+            let mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+            let args = ["tnl/arp/set", BR_PHY[n], HOST_IP[1 - n], &mac];
+            h.appctl(&args).with_context(|| format!("log:\n{}", log_tail(&h.log)))?;
+            h.setup.push(format!("ovs-appctl {}", args.join(" ")));
+        }
+    }
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    let mut rows = vec![];
+    for (name, size, command) in scenarios {
+        if sys::interrupted() {
+            break;
+        }
+        eprintln!("rate: {} {name}", kind.name());
+        let mut generator = Generator::new(udp_frame(*size, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+        generator.pin(run_opts.gen_cpu);
+        generator.run(&topo.gen, "g0", run_opts.warmup, run_opts.pace, run_opts.burst)?;
+        let a0_before = topo.hosts[0].counters("a0")?;
+        let sink_before = sink.read()?;
+        let cpu_before: u64 = hosts.iter().map(Host::cpu_ticks).sum::<Result<u64>>()?;
+        let softirq_before = softirq_seconds()?;
+        let g = generator.run(&topo.gen, "g0", run_opts.duration, run_opts.pace, run_opts.burst)?;
+        std::thread::sleep(Duration::from_millis(200));
+        let cpu_after: u64 = hosts.iter().map(Host::cpu_ticks).sum::<Result<u64>>()?;
+        let cpu = (cpu_after - cpu_before) as f64 / sys::clock_ticks() as f64;
+        let softirq = softirq_seconds()? - softirq_before;
+        let got = sink.read()?.since(&sink_before);
+        let a0 = topo.hosts[0].counters("a0")?;
+        let secs = g.elapsed.as_secs_f64().max(1e-9);
+        let row = Row {
+            scenario: name.clone(),
+            switch: kind.name().into(),
+            command: command.clone(),
+            gen_pps: g.frames as f64 / secs,
+            offered_pps: (a0.rx_packets - a0_before.rx_packets) as f64 / secs,
+            forwarded_pps: got.packets as f64 / secs,
+            forwarded_bps: got.bytes as f64 * 8.0 / secs,
+            cpu_cores: Some(cpu / secs),
+            softirq_cores: Some(softirq / secs),
+            cpu_us_per_pkt: (got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
+            latency_us: latency_percentiles(&got.latency),
+            other_frames: got.other,
+        };
+        eprintln!(
+            "rate:   offered {:.3} Mpps, forwarded {:.3} Mpps, other frames at the sink {}",
+            row.offered_pps / 1e6,
+            row.forwarded_pps / 1e6,
+            row.other_frames
+        );
+        if got.packets == 0 {
+            eprintln!(
+                "rate:   nothing arrived; host A flows:\n{}\nhost A arp: {}\nhost B flows:\n{}",
+                hosts[0].appctl(&["dpctl/dump-flows"]).unwrap_or_default(),
+                hosts[0].appctl(&["tnl/arp/show"]).unwrap_or_default(),
+                hosts[1].appctl(&["dpctl/dump-flows"]).unwrap_or_default()
+            );
+        }
+        rows.push(row);
+    }
+    let mut setup = vec![];
+    for (n, h) in hosts.iter().enumerate() {
+        // What each switch chose (port kinds, XDP modes, PMD threads), from its log.
+        let log = std::fs::read_to_string(&h.log).unwrap_or_default();
+        let chosen: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                [": opened (", ": AF_XDP on", "mode will be in use", "PMD thread on numa_id"]
+                    .iter()
+                    .any(|m| l.contains(m))
+            })
+            .filter_map(|l| l.rsplit('|').next())
+            .map(str::trim)
+            .collect();
+        setup.push(format!("host {} ({}): {}", ["A", "B"][n], chosen.join("; "), h.setup.join("; ")));
+    }
+    let detail = format!(
+        "GRE VM-to-VM (two {} processes, gen -> a0 | host A br-int -> gre0 key {KEY} -> br-phy pa | pb host B -> b0 -> \
+         sink; ovs port {port_type}): {}",
+        kind.name(),
+        setup.join(" / ")
+    );
+    Ok((rows, detail))
+}
+
+/// Timing of the GRE runs.
+#[derive(Debug, Clone, Copy)]
+pub struct GreRun {
+    pub duration: Duration,
+    pub warmup: Duration,
+    pub pace: Pace,
+    pub burst: u32,
+    pub gen_cpu: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gre_scenario_names() {
+        assert_eq!(scenario_size("gre-64b"), Some(64));
+        assert_eq!(scenario_size("gre-1500b"), Some(1500));
+        for bad in ["gre-61b", "gre-1519b", "gre-64", "gre64b", "64b-1flow"] {
+            assert_eq!(scenario_size(bad), None, "{bad}");
+        }
+    }
+}
