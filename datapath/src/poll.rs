@@ -1,9 +1,7 @@
 //! The poll loop: one thread that sleeps in poll(2) until a port has frames (so an idle switch
-//! uses no CPU) and keeps polling without sleeping for [`SPIN`] after traffic (checking AF_XDP
-//! rx rings in memory instead of calling poll(2) then), receives up to [`BATCH`] frames per
-//! port, processes them with [`Pmd`], and flushes every port it transmitted on once per batch.
-//! Every [`SWEEP_MS`] it pushes megaflow statistics to the OpenFlow rules, expires idle
-//! megaflows, rules and MAC entries.
+//! uses no CPU) and keeps polling without sleeping for [`SPIN`] after traffic, receives up to [`BATCH`] frames per port, processes them with [`Pmd`], and
+//! flushes every port it transmitted on once per batch. Every [`SWEEP_MS`] it pushes megaflow
+//! statistics to the OpenFlow rules, expires idle megaflows, rules and MAC entries.
 
 use crate::netdev::Netdev;
 use crate::pmd::{Pmd, SwitchState};
@@ -24,9 +22,6 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 pub const BATCH: usize = 32;
 /// How long the loop keeps polling without sleeping after the last received frame.
 pub const SPIN: std::time::Duration = std::time::Duration::from_micros(500);
-/// While spinning, ports without an in-memory rx check are polled at least every this many
-/// rounds.
-pub const POLL_EVERY: u32 = 8;
 /// Interval of the statistics/expiry sweep.
 pub const SWEEP_MS: Millis = 500;
 /// Megaflows unused for this long are removed (Open vSwitch: 10 s).
@@ -118,50 +113,28 @@ pub fn run(ctx: &PollContext) {
     let mut ready = Vec::new();
     let mut tx = Vec::new();
     let mut fds: Vec<RawFd> = Vec::new();
-    let mut other_fds: Vec<RawFd> = Vec::new();
-    let mut others: Vec<usize> = Vec::new();
-    let mut polled: Vec<usize> = Vec::new();
-    let mut rounds_since_poll = 0u32;
     let mut ports: Vec<DpPort> = Vec::new();
     let mut last_sweep: Millis = 0;
     // No traffic yet: start asleep.
     let mut last_traffic: Option<std::time::Instant> = None;
     while !ctx.stop.load(Ordering::Relaxed) {
-        // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
-        // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
-        // the ports have been quiet for SPIN, sleep in poll(2) so an idle switch costs nothing.
-        let timeout = if last_traffic.is_some_and(|t| t.elapsed() < SPIN) { 0 } else { 100 };
-        // While spinning, ports that can tell from shared memory whether frames wait (AF_XDP
-        // rings) are checked without a system call; the others (taps) are polled with poll(2)
-        // when no ring had frames or every POLL_EVERY rounds, so a busy AF_XDP port does not
-        // pay a system call per batch for an idle internal port beside it.
-        let spinning = timeout == 0;
+        // The port set can change between rounds (ports added/removed by the agent); the lists
+        // are refilled in place, without allocating once they have grown to the port count.
         {
             let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
             fds.clear();
             ports.clear();
-            ready.clear();
-            others.clear();
-            for (i, (p, d)) in netdevs.iter().enumerate() {
+            for (p, d) in netdevs.iter() {
                 fds.push(d.poll_fd());
                 ports.push(*p);
-                match d.rx_ready().filter(|_| spinning) {
-                    Some(true) => ready.push(i),
-                    Some(false) => {}
-                    None => others.push(i),
-                }
             }
         }
-        if !spinning || (!others.is_empty() && (ready.is_empty() || rounds_since_poll >= POLL_EVERY)) {
-            rounds_since_poll = 0;
-            other_fds.clear();
-            other_fds.extend(others.iter().map(|&i| fds[i]));
-            if let Err(e) = sys::poll_readable(&other_fds, timeout, &mut polled) {
-                log::warn!("poll: {e}");
-            }
-            ready.extend(polled.iter().map(|&j| others[j]));
-        } else {
-            rounds_since_poll += 1;
+        // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
+        // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
+        // the ports have been quiet for SPIN, sleep in poll(2) so an idle switch costs nothing.
+        let timeout = if last_traffic.is_some_and(|t| t.elapsed() < SPIN) { 0 } else { 100 };
+        if let Err(e) = sys::poll_readable(&fds, timeout, &mut ready) {
+            log::warn!("poll: {e}");
         }
         let mut received = 0;
         for &i in &ready {

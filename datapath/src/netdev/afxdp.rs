@@ -274,10 +274,6 @@ impl Netdev for AfxdpNetdev {
         }
     }
 
-    fn rx_ready(&self) -> Option<bool> {
-        Some(self.socks.iter().any(XskSocket::rx_ready))
-    }
-
     fn poll_fd(&self) -> RawFd {
         match (&self.epoll, self.socks.first()) {
             (Some(e), _) => e.as_raw_fd(),

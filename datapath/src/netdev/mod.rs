@@ -30,13 +30,6 @@ pub trait Netdev: Send {
     fn tx_dropped(&self) -> u64 {
         0
     }
-
-    /// Whether frames wait, when the device can tell without a system call (AF_XDP: its rx
-    /// ring in shared memory); `None` when only poll(2) on [`Netdev::poll_fd`] can tell. The
-    /// poll loop uses it to skip poll(2) while it spins right after traffic.
-    fn rx_ready(&self) -> Option<bool> {
-        None
-    }
 }
 pub mod afxdp;
 pub mod csum;
