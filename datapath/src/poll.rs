@@ -12,7 +12,7 @@ use flowtable::rule::{Millis, RemovedRule};
 use flowtable::tunnel::NEIGH_IDLE_MS;
 use flowtable::xlate::{apply_side_effects, apply_tunnel_side_effects};
 use flowtable::DpPort;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -41,11 +41,26 @@ pub enum AgentEvent {
 }
 
 /// Transmits through the open devices.
+///
+/// Ports transmitted on in a batch are few (usually one or two), so they are kept in a small
+/// vector scanned linearly, reused from batch to batch: no tree insert and no allocation per
+/// packet as with the maps it replaced.
 struct NetdevSink<'a> {
     netdevs: &'a mut BTreeMap<DpPort, Box<dyn Netdev>>,
-    touched: BTreeSet<DpPort>,
-    tx: BTreeMap<DpPort, (u64, u64)>,
+    /// (port, packets, bytes) per port transmitted on in this batch, in first-use order.
+    tx: &'a mut Vec<(DpPort, u64, u64)>,
     agent: Option<&'a SyncSender<AgentEvent>>,
+}
+
+impl NetdevSink<'_> {
+    fn count_tx(&mut self, port: DpPort, bytes: u64) {
+        if let Some(c) = self.tx.iter_mut().find(|c| c.0 == port) {
+            c.1 += 1;
+            c.2 += bytes;
+        } else {
+            self.tx.push((port, 1, bytes));
+        }
+    }
 }
 
 impl DpSink for NetdevSink<'_> {
@@ -54,10 +69,7 @@ impl DpSink for NetdevSink<'_> {
             if let Err(e) = dev.send(frame) {
                 log::debug!("{}: send: {e}", dev.name());
             }
-            self.touched.insert(port);
-            let c = self.tx.entry(port).or_default();
-            c.0 += 1;
-            c.1 += frame.len() as u64;
+            self.count_tx(port, frame.len() as u64);
         }
     }
 
@@ -99,14 +111,24 @@ impl std::fmt::Debug for PollContext {
 pub fn run(ctx: &PollContext) {
     let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| Vec::with_capacity(2048)).collect();
     let mut ready = Vec::new();
+    let mut tx = Vec::new();
+    let mut fds: Vec<RawFd> = Vec::new();
+    let mut ports: Vec<DpPort> = Vec::new();
     let mut last_sweep: Millis = 0;
     // No traffic yet: start asleep.
     let mut last_traffic: Option<std::time::Instant> = None;
     while !ctx.stop.load(Ordering::Relaxed) {
-        let (fds, ports): (Vec<RawFd>, Vec<DpPort>) = {
+        // The port set can change between rounds (ports added/removed by the agent); the lists
+        // are refilled in place, without allocating once they have grown to the port count.
+        {
             let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
-            netdevs.iter().map(|(p, d)| (d.poll_fd(), *p)).unzip()
-        };
+            fds.clear();
+            ports.clear();
+            for (p, d) in netdevs.iter() {
+                fds.push(d.poll_fd());
+                ports.push(*p);
+            }
+        }
         // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
         // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
         // the ports have been quiet for SPIN, sleep in poll(2) so an idle switch costs nothing.
@@ -116,7 +138,7 @@ pub fn run(ctx: &PollContext) {
         }
         let mut received = 0;
         for &i in &ready {
-            received += process_port(ctx, ports[i], &mut bufs);
+            received += process_port(ctx, ports[i], &mut bufs, &mut tx);
         }
         if received > 0 {
             last_traffic = Some(std::time::Instant::now());
@@ -130,7 +152,7 @@ pub fn run(ctx: &PollContext) {
 }
 
 /// Returns how many frames it received.
-fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) -> usize {
+fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>], tx: &mut Vec<(DpPort, u64, u64)>) -> usize {
     let mut total = 0;
     // Drain the port, a batch at a time, but give other ports a turn after a few batches.
     for _ in 0..8 {
@@ -149,28 +171,22 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>]) -> usize 
         total += n;
         let now = (ctx.clock)();
         let mut pmd = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut sink = NetdevSink {
-            netdevs: &mut netdevs,
-            touched: BTreeSet::new(),
-            tx: BTreeMap::new(),
-            agent: ctx.agent.as_ref(),
-        };
+        tx.clear();
+        let mut sink = NetdevSink { netdevs: &mut netdevs, tx, agent: ctx.agent.as_ref() };
         {
             let state = ctx.state.read().unwrap_or_else(PoisonError::into_inner);
             pmd.process_batch(&state, port, &mut bufs[..n], &mut sink, now);
         }
-        let touched = std::mem::take(&mut sink.touched);
-        for (p, (packets, bytes)) in std::mem::take(&mut sink.tx) {
+        // One flush (kick) per port per batch, as Open vSwitch's dp_packet_batch output.
+        for &(p, packets, bytes) in tx.iter() {
             let c = pmd.ports.entry(p).or_default();
             c.tx_packets += packets;
             c.tx_bytes += bytes;
-        }
-        for p in touched {
             if let Some(dev) = netdevs.get_mut(&p) {
                 if let Err(e) = dev.flush() {
                     log::debug!("{}: flush: {e}", dev.name());
                 }
-                pmd.ports.entry(p).or_default().tx_dropped = dev.tx_dropped();
+                c.tx_dropped = dev.tx_dropped();
             }
         }
         drop(netdevs);
