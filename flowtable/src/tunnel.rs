@@ -79,6 +79,10 @@ pub struct TunnelConfig {
     pub tos: u8,
     /// `df_default`: set DF in the outer header.
     pub dont_fragment: bool,
+    /// `egress_pkt_mark`: kept as configured (neutron-openvswitch-agent sets `0` on every tunnel
+    /// port). In Open vSwitch it is the outer packet's `pkt_mark`, metadata that never reaches
+    /// the wire; ferrovs has no packet marks, so it changes nothing on the packet.
+    pub egress_pkt_mark: Option<u32>,
 }
 
 impl Default for TunnelConfig {
@@ -92,6 +96,7 @@ impl Default for TunnelConfig {
             ttl: DEFAULT_TTL,
             tos: 0,
             dont_fragment: true,
+            egress_pkt_mark: None,
         }
     }
 }
@@ -111,7 +116,10 @@ pub enum TunnelConfigError {
         detail: String,
     },
     /// An option this tunnel type does not have.
-    #[error("option {0}: not a gre option (remote_ip, local_ip, key, in_key, out_key, csum, ttl, tos, df_default)")]
+    #[error(
+        "option {0}: not a gre option (remote_ip, local_ip, key, in_key, out_key, csum, ttl, tos, df_default, \
+             egress_pkt_mark)"
+    )]
     Unknown(String),
 }
 
@@ -170,6 +178,9 @@ impl TunnelConfig {
                         v.parse::<u8>().ok().filter(|t| *t > 0).ok_or_else(|| bad(k, "a number from 1 to 255"))?;
                 }
                 "tos" => cfg.tos = v.parse::<u8>().map_err(|_| bad(k, "a number from 0 to 255"))?,
+                "egress_pkt_mark" => {
+                    cfg.egress_pkt_mark = Some(v.parse::<u32>().map_err(|_| bad(k, "a 32-bit number"))?);
+                }
                 _ => return Err(TunnelConfigError::Unknown(k.to_owned())),
             }
         }
@@ -683,6 +694,22 @@ mod tests {
         assert!(TunnelConfig::from_options([("remote_ip", "10.0.0.300")]).is_err());
         assert!(TunnelConfig::from_options([("remote_ip", "flow"), ("key", "0x100000000")]).is_err());
         assert!(TunnelConfig::from_options([("remote_ip", "flow"), ("dst_port", "1")]).is_err());
+        // The options neutron-openvswitch-agent gives every GRE port (ovs_lib.add_tunnel_port).
+        let neutron = TunnelConfig::from_options([
+            ("df_default", "true"),
+            ("remote_ip", "172.31.1.2"),
+            ("local_ip", "172.31.1.1"),
+            ("in_key", "flow"),
+            ("out_key", "flow"),
+            ("egress_pkt_mark", "0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (neutron.in_key, neutron.out_key, neutron.egress_pkt_mark),
+            (TunnelKey::Flow, TunnelKey::Flow, Some(0))
+        );
+        assert_eq!(neutron.local_ip, Some(Ipv4Addr::new(172, 31, 1, 1)));
+        assert!(TunnelConfig::from_options([("remote_ip", "flow"), ("egress_pkt_mark", "-1")]).is_err());
         let flow = TunnelConfig::from_options([("remote_ip", "flow"), ("key", "0x10")]).unwrap();
         assert_eq!((flow.remote_ip, flow.in_key), (None, TunnelKey::Fixed(16)));
     }
