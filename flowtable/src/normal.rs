@@ -104,6 +104,15 @@ impl Ctx<'_> {
             self.side_effect(SideEffect::MacLearn { bridge: self.bridge_idx, vlan, mac: src, port: in_port });
         }
         let learned = if is_multicast(dst) { None } else { bridge.macs.lookup(vlan, dst, self.now) };
+        // As Open vSwitch's xlate_normal explains itself in ofproto/trace.
+        self.trace(|| match learned {
+            Some(p) if p == in_port => format!("-> learned port is input port, dropping (VLAN {vlan})"),
+            Some(p) => {
+                let name = bridge.ports.get(&p).map_or_else(|| p.to_string(), |info| info.name.clone());
+                format!("-> forwarding to learned port {name} (VLAN {vlan})")
+            }
+            None => format!("-> no learned MAC for destination, flooding (VLAN {vlan})"),
+        });
         let targets: Vec<PortNo> = match learned {
             Some(p) if p == in_port => Vec::new(),
             Some(p) => vec![p],

@@ -70,3 +70,26 @@ fn access_and_trunk_flooding_then_learned_unicast() {
         assert_eq!(x.wc.get(f), f.max_value(), "{f}");
     }
 }
+
+#[test]
+fn trace_explains_flooding_and_the_learned_port() {
+    use flowtable::xlate::xlate_with;
+    let mut bridges = bridge();
+    let (a, b) = (0x0200_0000_000a, 0x0200_0000_000b);
+    let x = xlate_with(&bridges, 0, &frame(1, 0, a, b), 0, true);
+    assert!(
+        x.trace.iter().any(|l| l.trim() == "-> no learned MAC for destination, flooding (VLAN 5)"),
+        "{:?}",
+        x.trace
+    );
+    assert!(apply_side_effects(&mut bridges, &x.side_effects, 0));
+    let x = xlate_with(&bridges, 0, &frame(3, 0x1005, b, a), 1, true);
+    assert!(x.trace.iter().any(|l| l.trim() == "-> forwarding to learned port p1 (VLAN 5)"), "{:?}", x.trace);
+    assert!(apply_side_effects(&mut bridges, &x.side_effects, 1));
+    let x = xlate_with(&bridges, 0, &frame(4, 0, b, a), 2, true);
+    assert!(x.trace.iter().any(|l| l.trim() == "-> forwarding to learned port p1 (VLAN 5)"), "{:?}", x.trace);
+    let x = xlate_with(&bridges, 0, &frame(1, 0, b, a), 2, true);
+    assert!(x.trace.iter().any(|l| l.trim() == "-> learned port is input port, dropping (VLAN 5)"), "{:?}", x.trace);
+    // Untraced translation records nothing.
+    assert!(xlate(&bridges, 0, &frame(1, 0, b, a), 2).trace.is_empty());
+}

@@ -274,6 +274,129 @@ impl Cloud {
     }
 }
 
+/// The DHCP agent's namespace for a tenant on the network node: `qdhcp-` with a tap on br-int
+/// (the tenant's local VLAN there, address 10.0.0.2, the same MAC in both tenants) and dnsmasq
+/// started much as the agent starts it (static range, one host entry per VM port, the router
+/// and MTU options, the tenant's own domain so that a lease tells which server gave it).
+pub struct Dhcp {
+    pub dnsmasq: Killed,
+    pub ns: Netns,
+    pub leases: PathBuf,
+}
+
+/// The tenant's DHCP domain.
+pub fn dhcp_domain(tenant: &Tenant) -> String {
+    format!("tenant-{}.openstacklocal", tenant.name)
+}
+
+/// The L3 agent's router for a tenant on the network node: `qrouter-` with `qr-` on br-int
+/// (10.0.0.1, the tenant's gateway) and `qg-` on br-ex (`192.168.100.11` + tenant index),
+/// forwarding, and source NAT of the tenant network to the gateway address.
+pub struct Router {
+    pub ns: Netns,
+    pub gateway_ip: String,
+}
+
+/// The internet behind br-ex: a namespace at 192.168.100.100 with no route to any tenant
+/// network, so that only NAT brings replies back.
+pub const INTERNET_IP: &str = "192.168.100.100";
+
+impl Cloud {
+    pub fn network(&self) -> &Host {
+        &self.hosts[NETWORK]
+    }
+
+    /// Starts the DHCP service of tenant `t` (index into [`TENANTS`]).
+    pub fn dhcp(&self, t: usize) -> Dhcp {
+        let tenant = &TENANTS[t];
+        let net = self.network();
+        let ns = Netns::new("qd");
+        quiet(&ns);
+        let tap = format!("tap{}-dhcp", tenant.name);
+        net.plug("br-int", &tap, Some(tenant.lvid[NETWORK]), &ns, "fa:16:3e:00:00:02", Some("10.0.0.2/24"));
+        let dir = net.d.rundir().join(format!("dhcp-{}", tenant.name));
+        std::fs::create_dir_all(&dir).unwrap();
+        let hosts: Vec<String> =
+            (0..2).map(|h| format!("{},host-{},{}", vm_mac(h), vm_ip(h).replace('.', "-"), vm_ip(h))).collect();
+        let hosts = hosts.join("\n") + "\n";
+        std::fs::write(dir.join("host"), hosts).unwrap();
+        let leases = dir.join("leases");
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns.name, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0"])
+            .args(["--no-hosts", "--no-resolv", "--bind-interfaces", &format!("--interface={tap}")])
+            .arg(format!("--dhcp-range=set:tenant-{},10.0.0.0,static,255.255.255.0,120s", tenant.name))
+            .arg(format!("--dhcp-hostsfile={}", dir.join("host").display()))
+            .arg(format!("--dhcp-option=tag:tenant-{},option:router,10.0.0.1", tenant.name))
+            .arg("--dhcp-option-force=option:mtu,1458")
+            .arg(format!("--domain={}", dhcp_domain(tenant)))
+            .arg(format!("--dhcp-leasefile={}", leases.display()))
+            .arg(format!("--pid-file={}", dir.join("pid").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Dhcp { dnsmasq: Killed(child), ns, leases }
+    }
+
+    /// br-ex on the network node and the internet namespace behind it (veth `eth2` in br-ex).
+    pub fn internet(&self) -> Netns {
+        let net = self.network();
+        let internet = Netns::new("in");
+        quiet(&internet);
+        net.d.cli(&["add-br", "br-ex"]);
+        veth(&net.ns, "eth2", &internet, "eth0");
+        net.d.cli(&["add-port", "br-ex", "eth2"]);
+        internet.sh(&["ip", "addr", "add", &format!("{INTERNET_IP}/24"), "dev", "eth0"]);
+        internet
+    }
+
+    /// The router of tenant `t` (br-ex must exist: [`Cloud::internet`]).
+    pub fn router(&self, t: usize) -> Router {
+        let tenant = &TENANTS[t];
+        let net = self.network();
+        let ns = Netns::new("qr");
+        quiet(&ns);
+        let (qr, qg) = (format!("qr-{}", tenant.name), format!("qg-{}", tenant.name));
+        net.plug("br-int", &qr, Some(tenant.lvid[NETWORK]), &ns, "fa:16:3e:00:00:01", Some("10.0.0.1/24"));
+        let gateway_ip = format!("192.168.100.{}", 11 + t);
+        net.plug("br-ex", &qg, None, &ns, &format!("fa:16:3e:00:01:{:02x}", t + 1), Some(&format!("{gateway_ip}/24")));
+        ns.sh(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        ns.sh(&[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-s",
+            "10.0.0.0/24",
+            "-o",
+            &qg,
+            "-j",
+            "SNAT",
+            "--to-source",
+            &gateway_ip,
+        ]);
+        Router { ns, gateway_ip }
+    }
+}
+
+/// Runs busybox udhcpc on `dev` in the VM namespace `ns` with the test's event script (which
+/// configures the interface); returns the lease line's fields (`ip`, `router`, `mtu`, `domain`,
+/// ...) or panics with udhcpc's output.
+pub fn udhcpc(ns: &Netns, dev: &str) -> std::collections::BTreeMap<String, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/neutron/udhcpc.sh");
+    let out =
+        ns.exec(&["busybox", "udhcpc", "-i", dev, "-n", "-q", "-f", "-t", "10", "-T", "1", "-O", "mtu", "-s", script]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let line =
+        text.lines().find(|l| l.starts_with("LEASE ")).unwrap_or_else(|| panic!("no DHCP lease on {dev}: {text}"));
+    line.split_whitespace()
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
 /// Host `i` with its underlay: br-phy with the physical port and the tunnel address.
 fn host(w: &Wire, i: usize) -> Host {
     let (name, ip) = HOSTS[i];
