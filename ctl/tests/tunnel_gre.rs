@@ -85,6 +85,26 @@ fn ofport(h: &Host, iface: &str) -> String {
     h.d.cli(&["get", "interface", iface, "ofport"]).trim().to_owned()
 }
 
+/// Adds GRE port `name` to `bridge` on host `h` with `options` (`key=value` pairs).
+fn add_gre(h: &Host, bridge: &str, name: &str, options: &[&str]) {
+    let opts: Vec<String> = options.iter().map(|o| format!("options:{o}")).collect();
+    let mut args = vec!["add-port", bridge, name, "--", "set", "interface", name, "type=gre"];
+    args.extend(opts.iter().map(String::as_str));
+    h.d.cli(&args);
+}
+
+/// Neutron's br-int (NORMAL) patched to a secure br-tun holding GRE port `gre` with
+/// `gre_options`. Returns (br-int, br-tun, br-tun's patch port).
+fn int_tun_bridges(h: &Host, gre: &str, gre_options: &[&str]) -> (String, String, String) {
+    let (bi, bt) = (common::unique("bi"), common::unique("bt"));
+    let (pi, pt) = (common::unique("pi"), common::unique("pt"));
+    h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
+    h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
+    h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
+    add_gre(h, &bt, gre, gre_options);
+    (bi, bt, pi)
+}
+
 /// Starts tshark writing `file` from `dev` in `ns` (for `secs` seconds at most) and waits until
 /// it captures (the file exists).
 fn capture(ns: &Netns, dev: &str, file: &std::path::Path, secs: u32) -> Child {
@@ -149,18 +169,7 @@ fn single_tenant_over_gre_with_a_fixed_key() {
         let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
         let br = common::unique("bi");
         h.d.cli(&["add-br", &br, "--", "add-port", &br, &p]);
-        h.d.cli(&[
-            "add-port",
-            &br,
-            "gre0",
-            "--",
-            "set",
-            "interface",
-            "gre0",
-            "type=gre",
-            &format!("options:remote_ip={remote}"),
-            "options:key=5",
-        ]);
+        add_gre(h, &br, "gre0", &[&format!("remote_ip={remote}"), "key=5"]);
         vms.push(v);
     }
     let pcap = hosts[0].d.dir.join("wire.pcap");
@@ -230,23 +239,7 @@ fn two_tenants_over_gre_keep_apart_by_key() {
     let mut vms = Vec::new();
     for (i, h) in hosts.iter().enumerate() {
         let remote = if i == 0 { "172.31.1.2" } else { "172.31.1.1" };
-        let (bi, bt) = (common::unique("bi"), common::unique("bt"));
-        let (pi, pt) = (common::unique("pi"), common::unique("pt"));
-        h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
-        h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
-        h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
-        h.d.cli(&[
-            "add-port",
-            &bt,
-            "gre0",
-            "--",
-            "set",
-            "interface",
-            "gre0",
-            "type=gre",
-            &format!("options:remote_ip={remote}"),
-            "options:key=flow",
-        ]);
+        let (bi, bt, pi) = int_tun_bridges(h, "gre0", &[&format!("remote_ip={remote}"), "key=flow"]);
         let mut pair = Vec::new();
         for tag in [1, 2] {
             // Same addresses and MACs in both tenants.
@@ -440,18 +433,7 @@ fn interop_with_open_vswitch_over_gre() {
     let (vm1, p1, _) = vm(&h1, "10.0.0.1", "02:00:00:00:01:01");
     let bi = common::unique("bi");
     h1.d.cli(&["add-br", &bi, "--", "add-port", &bi, &p1]);
-    h1.d.cli(&[
-        "add-port",
-        &bi,
-        "gre0",
-        "--",
-        "set",
-        "interface",
-        "gre0",
-        "type=gre",
-        "options:remote_ip=172.31.1.2",
-        "options:key=7",
-    ]);
+    add_gre(&h1, &bi, "gre0", &["remote_ip=172.31.1.2", "key=7"]);
     // Host 2: Open vSwitch, userspace datapath, the same layout.
     let ns2 = Netns::new("go");
     quiet(&ns2);
@@ -550,25 +532,8 @@ fn ovs_ofctl(h: &Host, args: &[&str], bridge: &str) -> String {
 /// agent's br-tun tables for segmentation id 0x41 on local VLAN `lvid`, loaded by stock
 /// ovs-ofctl. Returns (br-int, br-tun).
 fn neutron_bridges(h: &Host, remote: &str, gre: &str, lvid: u16) -> (String, String) {
-    let (bi, bt) = (common::unique("bi"), common::unique("bt"));
-    let (pi, pt) = (common::unique("pi"), common::unique("pt"));
-    h.d.cli(&["add-br", &bi, "--", "add-br", &bt, "--", "set-fail-mode", &bt, "secure"]);
-    h.d.cli(&["add-port", &bi, &pt, "--", "set", "interface", &pt, "type=patch", &format!("options:peer={pi}")]);
-    h.d.cli(&["add-port", &bt, &pi, "--", "set", "interface", &pi, "type=patch", &format!("options:peer={pt}")]);
-    h.d.cli(&[
-        "add-port",
-        &bt,
-        gre,
-        "--",
-        "set",
-        "interface",
-        gre,
-        "type=gre",
-        &format!("options:remote_ip={remote}"),
-        "options:key=flow",
-        "options:in_key=flow",
-        "options:out_key=flow",
-    ]);
+    let (bi, bt, pi) =
+        int_tun_bridges(h, gre, &[&format!("remote_ip={remote}"), "key=flow", "in_key=flow", "out_key=flow"]);
     let flows = neutron_br_tun_flows(&ofport(h, &pi), &ofport(h, gre), 0x41, lvid, 3);
     let file = h.d.rundir().join(format!("{bt}.flows"));
     std::fs::write(&file, flows).unwrap();
