@@ -1,7 +1,8 @@
 //! `ferrovs appctl`: the ovs-appctl commands for looking inside the switch:
 //! `ofproto/trace BRIDGE FLOW`, `dpctl/dump-flows`, `dpctl/del-flows`, `pmd-stats-show`
 //! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`, `dpif-netdev/upcall-rate [RATE [BURST]]`
-//! (the per-port budget of cache misses translated per second), and for native tunnels
+//! (the per-port budget of cache misses translated per second), `dpif/offload [on|off|show]`
+//! (the in-kernel XDP fast path), and for native tunnels
 //! `tnl/arp/show`, `tnl/neigh/flush` and `ovs/route/show`.
 
 use crate::switch::Runtime;
@@ -128,9 +129,12 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                 let name = state.bridges.get(b).map_or("?", |br| br.name.as_str());
                 let used = if mf.used() == 0 { "never".to_owned() } else { format!("{:.3}s", now.saturating_sub(mf.used()) as f64 / 1000.0) };
                 let m = Match { value: mf.key, mask: mf.mask };
+                // As Open vSwitch marks flows its offload provider carries ("offloaded:yes, dp:tc").
+                let entries = mf.xdp_entries.load(std::sync::atomic::Ordering::Relaxed);
+                let offloaded = if entries > 0 { format!(", offloaded:yes, dp:xdp({entries})") } else { String::new() };
                 let _ = writeln!(
                     out,
-                    "bridge({name}),{}, packets:{}, bytes:{}, used:{used}, actions:{}",
+                    "bridge({name}),{}, packets:{}, bytes:{}, used:{used}{offloaded}, actions:{}",
                     format_match(&m, 0x8000),
                     mf.packets(),
                     mf.bytes(),
@@ -153,7 +157,49 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
             out = state.tunnels.routes.show();
         }
-        "dpctl/del-flows" => rt.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now),
+        "dpctl/del-flows" => {
+            rt.pmd.lock().unwrap_or_else(PoisonError::into_inner).flush(now);
+            // In-kernel entries go with the megaflows they carry.
+            rt.state.write().unwrap_or_else(PoisonError::into_inner).changed();
+        }
+        "dpif/offload" => {
+            let on = match rest.first().map(String::as_str) {
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                Some("show") | None => None,
+                Some(other) => return Err(format!("usage: dpif/offload [on|off|show] (not \"{other}\")")),
+            };
+            if let Some(on) = on {
+                let mut state = rt.state.write().unwrap_or_else(PoisonError::into_inner);
+                state.offload_on = on;
+                state.changed();
+            }
+            let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            let state = rt.state.read().unwrap_or_else(PoisonError::into_inner);
+            let o = &pmd.offload;
+            let _ = writeln!(out, "XDP fast path: {}", if state.offload_on { "on" } else { "off" });
+            let _ = writeln!(out, "  entries: {}", o.len());
+            let _ = writeln!(
+                out,
+                "  installed: {}, refused by the kernel: {}, removed: {}",
+                o.stats.installs, o.stats.install_failures, o.stats.removals
+            );
+            let _ = writeln!(out, "  packets: {}, bytes: {}", o.stats.packets, o.stats.bytes);
+            for (dp, p) in &o.ports {
+                let name = state
+                    .ports
+                    .get(dp)
+                    .and_then(|(b, of)| state.bridges.get(*b)?.ports.get(of))
+                    .map_or_else(|| format!("dp port {}", dp.0), |pi| pi.name.clone());
+                let _ = writeln!(
+                    out,
+                    "  {name}: ifindex {}, XDP {}, {}",
+                    p.ifindex,
+                    if p.native { "native" } else { "generic" },
+                    if p.ndo_xmit { "takes redirected frames" } else { "does not take redirected frames (ndo_xdp_xmit off)" }
+                );
+            }
+        }
         "dpif-netdev/upcall-rate" => {
             let parse = |v: Option<&String>, what: &str| -> Result<Option<u64>, String> {
                 v.map(|t| t.parse::<u64>().map_err(|_| format!("{what} \"{t}\" is not a number"))).transpose()
@@ -176,6 +222,9 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let mut pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
             pmd.flush(now);
             pmd.caches_enabled = on;
+            drop(pmd);
+            // Without caches nothing is offloaded either: retire the in-kernel entries.
+            rt.state.write().unwrap_or_else(PoisonError::into_inner).changed();
         }
         "pmd-stats-show" | "dpif-netdev/pmd-stats-show" => {
             let pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
@@ -194,6 +243,8 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             let _ = writeln!(out, "  malformed frames dropped: {}", s.malformed);
             let _ = writeln!(out, "  megaflows not cached (cache full): {}", s.not_cached);
             let _ = writeln!(out, "  revalidations: {}", s.revalidations);
+            let o = pmd.offload.stats;
+            let _ = writeln!(out, "  XDP fast path: {} packets in {} entries", o.packets, pmd.offload.len());
         }
         "fdb/show" => {
             let Some(bridge) = rest.first() else {
@@ -220,7 +271,7 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                 );
             }
         }
-        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, pmd-stats-show, fdb/show, tnl/arp/show, tnl/neigh/flush, ovs/route/show)")),
+        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, dpif/offload, pmd-stats-show, fdb/show, tnl/arp/show, tnl/neigh/flush, ovs/route/show)")),
     }
     Ok(out)
 }

@@ -132,7 +132,7 @@ impl Runtime {
         Runtime {
             config: Config::default(),
             db_path,
-            state: Arc::default(),
+            state: Arc::new(RwLock::new(SwitchState::new())),
             netdevs: Arc::default(),
             pmd: Arc::default(),
             dp_ports: BTreeMap::new(),

@@ -4,7 +4,7 @@ use flowtable::odp::DpActions;
 use flowtable::rule::{Millis, RuleStats};
 use flowtable::xlate::{SideEffect, Xlation};
 use flowtable::FlowKey;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One megaflow.
@@ -22,6 +22,8 @@ pub struct Megaflow {
     pub side_effects: Vec<SideEffect>,
     /// When it was installed.
     pub created: Millis,
+    /// Entries of the in-kernel fast path that carry it (see [`crate::xdp_offload`]).
+    pub xdp_entries: AtomicU32,
     /// Packets, bytes and last use of the megaflow itself.
     counters: RuleStats,
     pushed_packets: AtomicU64,
@@ -39,6 +41,7 @@ impl Megaflow {
             rules: x.stats,
             side_effects: x.side_effects,
             created: now,
+            xdp_entries: AtomicU32::new(0),
             counters: RuleStats::new(0),
             pushed_packets: AtomicU64::new(0),
             pushed_bytes: AtomicU64::new(0),

@@ -6,7 +6,8 @@
 //! (`flowtable::xlate`) and installed as a new megaflow ([`flow`]); flow-table changes trigger
 //! [`revalidate`]. The caches are pure data structures, tested without sockets. Malformed frames
 //! are counted and dropped before any lookup; misses are rate-limited per port
-//! ([`upcall_limit`]).
+//! ([`upcall_limit`]). Megaflows XDP can carry are forwarded by the XDP program itself once
+//! their first frames have been seen here ([`xdp_offload`]).
 
 pub mod emc;
 pub mod flow;
@@ -17,6 +18,8 @@ pub mod poll;
 pub mod revalidate;
 pub mod sys;
 pub mod upcall_limit;
+pub mod xdp_features;
+pub mod xdp_offload;
 pub mod xsk;
 
 pub use flow::Megaflow;

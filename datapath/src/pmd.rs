@@ -14,6 +14,8 @@ use crate::flow::Megaflow;
 use crate::megaflow::MegaflowCache;
 use crate::revalidate::revalidate_env;
 use crate::upcall_limit::UpcallLimiter;
+use crate::xdp_offload::Offload;
+use ebpf::Generation;
 use flowtable::bridge::Bridge;
 use flowtable::extract::extract_checked;
 use flowtable::odp::PacketIn;
@@ -39,6 +41,11 @@ pub struct SwitchState {
     pub generation: u64,
     /// Routes, device addresses and neighbours for native tunnels.
     pub tunnels: TunnelEnv,
+    /// Whether the in-kernel fast path is on ([`crate::xdp_offload`]).
+    pub offload_on: bool,
+    /// Each XDP port's generation, kept equal to `generation + 1` (0 while offload is off) by
+    /// [`SwitchState::changed`], so that a change retires every in-kernel entry at once.
+    pub offload_generations: BTreeMap<DpPort, Generation>,
 }
 
 /// Most recirculations of one packet (Open vSwitch's `MAX_RECIRC_DEPTH`).
@@ -65,9 +72,46 @@ impl<S: DpSink> DpSink for RecircSink<'_, S> {
 }
 
 impl SwitchState {
-    /// Records a change: cached megaflows must be revalidated.
+    /// A switch with nothing in it, the in-kernel fast path on.
+    pub fn new() -> Self {
+        SwitchState { offload_on: true, ..SwitchState::default() }
+    }
+
+    /// Records a change: cached megaflows must be revalidated, in-kernel entries retired.
     pub fn changed(&mut self) {
         self.generation += 1;
+        self.sync_offload_generations();
+    }
+
+    /// The generation in-kernel entries are stamped with now (0: fast path off).
+    pub fn offload_stamp(&self) -> u64 {
+        if self.offload_on {
+            self.generation + 1
+        } else {
+            0
+        }
+    }
+
+    /// Writes [`SwitchState::offload_stamp`] into every XDP port's program.
+    pub fn sync_offload_generations(&mut self) {
+        let stamp = self.offload_stamp();
+        for (port, g) in &mut self.offload_generations {
+            if let Err(e) = g.set(stamp) {
+                log::warn!("port {}: setting the XDP generation: {e}", port.0);
+            }
+        }
+    }
+
+    /// Registers new XDP programs and forgets removed ones (see
+    /// [`crate::xdp_offload::Offload::sync_ports`]).
+    pub fn apply_offload_ports(&mut self, change: crate::xdp_offload::PortsChange) {
+        for p in change.removed {
+            self.offload_generations.remove(&p);
+        }
+        for (p, g) in change.added {
+            self.offload_generations.insert(p, g);
+        }
+        self.sync_offload_generations();
     }
 }
 
@@ -133,6 +177,8 @@ pub struct Pmd {
     pub ports: BTreeMap<DpPort, PortCounters>,
     /// Upcall budget per input port.
     pub upcall_limit: UpcallLimiter,
+    /// The in-kernel fast path's entries.
+    pub offload: Offload,
 }
 
 impl Default for Pmd {
@@ -145,6 +191,7 @@ impl Default for Pmd {
             side_effects: Vec::new(),
             ports: BTreeMap::new(),
             upcall_limit: UpcallLimiter::default(),
+            offload: Offload::default(),
         }
     }
 }
@@ -242,6 +289,8 @@ impl Pmd {
         flow.hit(1, len, now);
         if !self.caches_enabled {
             flow.push_stats(now);
+        } else if depth == 0 && state.offload_on {
+            self.offload.consider(in_port, frame, &flow, state.offload_stamp());
         }
         let mut rsink = RecircSink { inner: sink, pending: Vec::new() };
         execute(frame, &flow.actions, &mut rsink);

@@ -115,19 +115,33 @@ pub fn run(ctx: &PollContext) {
     let mut fds: Vec<RawFd> = Vec::new();
     let mut ports: Vec<DpPort> = Vec::new();
     let mut last_sweep: Millis = 0;
+    let mut xdp_signature = 0u64;
     // No traffic yet: start asleep.
     let mut last_traffic: Option<std::time::Instant> = None;
     while !ctx.stop.load(Ordering::Relaxed) {
         // The port set can change between rounds (ports added/removed by the agent); the lists
         // are refilled in place, without allocating once they have grown to the port count.
+        let mut offload_ports = None;
         {
-            let netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
             fds.clear();
             ports.clear();
-            for (p, d) in netdevs.iter() {
+            let mut signature = 0u64;
+            for (p, d) in netdevs.iter_mut() {
                 fds.push(d.poll_fd());
                 ports.push(*p);
+                signature = signature
+                    .wrapping_mul(31)
+                    .wrapping_add(u64::from(p.0) << 32 | u64::from(d.xdp().map_or(0, |x| x.id())));
             }
+            // A port's XDP program appeared, was replaced or went away: the fast path learns it.
+            if signature != xdp_signature {
+                xdp_signature = signature;
+                offload_ports = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner).offload.sync_ports(&mut netdevs);
+            }
+        }
+        if let Some(change) = offload_ports {
+            ctx.state.write().unwrap_or_else(PoisonError::into_inner).apply_offload_ports(change);
         }
         // Adaptive polling: right after traffic, look again without sleeping (poll(2) with no
         // timeout), so a busy port is served back to back as by a busy-polling PMD thread; once
@@ -177,6 +191,7 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>], tx: &mut 
             let state = ctx.state.read().unwrap_or_else(PoisonError::into_inner);
             pmd.process_batch(&state, port, &mut bufs[..n], &mut sink, now);
         }
+        pmd.offload.install(&mut netdevs, now);
         // One flush (kick) per port per batch, as Open vSwitch's dp_packet_batch output.
         for &(p, packets, bytes) in tx.iter() {
             let c = pmd.ports.entry(p).or_default();
@@ -207,6 +222,14 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>], tx: &mut 
 }
 
 fn sweep(ctx: &PollContext, now: Millis) {
+    // The in-kernel fast path's counts first, so that its flows are not taken for idle.
+    let stamp = ctx.state.read().unwrap_or_else(PoisonError::into_inner).offload_stamp();
+    let targets_changed = {
+        let mut netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pmd = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+        pmd.offload.collect(&mut netdevs, stamp, now);
+        pmd.offload.refresh_targets()
+    };
     let repeat = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner).sweep(now, MEGAFLOW_IDLE_MS);
     let mut state = ctx.state.write().unwrap_or_else(PoisonError::into_inner);
     let mut changed = apply_side_effects(&mut state.bridges, &repeat, now);
@@ -224,7 +247,7 @@ fn sweep(ctx: &PollContext, now: Millis) {
             }
         }
     }
-    if changed {
+    if changed || targets_changed {
         state.changed();
     }
 }

@@ -170,9 +170,15 @@ pub fn recv_frame(fd: RawFd, buf: &mut Vec<u8>, packet_socket: bool) -> io::Resu
 /// A non-blocking `NETLINK_ROUTE` socket subscribed to the multicast `groups` (RTMGRP_* bits;
 /// 0 for a socket that only makes requests).
 pub fn netlink_route_socket(groups: u32) -> io::Result<OwnedFd> {
+    netlink_socket(libc::NETLINK_ROUTE, groups)
+}
+
+/// A non-blocking netlink socket of `protocol` (NETLINK_ROUTE, NETLINK_GENERIC) subscribed to
+/// the multicast `groups`.
+pub fn netlink_socket(protocol: libc::c_int, groups: u32) -> io::Result<OwnedFd> {
     // SAFETY: socket has no memory-safety preconditions.
     let fd = cvt(unsafe {
-        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+        libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, protocol)
     })?;
     // SAFETY: fd was just returned by socket and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };

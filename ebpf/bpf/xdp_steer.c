@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
-// ferrovs XDP steering program: every frame received on an rx queue that has an AF_XDP socket
-// registered in `xsks` (keyed by queue index) is redirected to that socket; frames of queues
-// without one go on to the kernel stack (the XDP_PASS fallback of bpf_redirect_map).
+// ferrovs XDP program, one instance per port.
+//
+// 1. The in-kernel fast path: a frame whose exact header key has an entry in `flows`, stamped
+//    with the generation in `generation[0]`, gets that entry's actions here (VLAN pop/push,
+//    Ethernet address rewrite, then redirect to one port or drop); the entry counts it.
+//    Userspace installs an entry when a frame hits a cached megaflow whose actions XDP can
+//    carry, and bumps the generation whenever anything that can change a translation changes,
+//    which retires every entry at once (generation 0: fast path off).
+// 2. Everything else (and every frame the parser below does not take: ARP, IPv6, IPv4 with
+//    options or fragments, two VLAN tags, a partial TCP/UDP checksum left by a local sender)
+//    goes to the AF_XDP socket of its rx queue, registered in `xsks`; frames of queues
+//    without one go on to the kernel stack (the XDP_PASS fallback of bpf_redirect_map).
+//
+// The parser takes only frames that userspace's extractor (flowtable::extract) accepts as
+// well-formed, so the fast path never forwards a frame the slow path would drop as malformed.
+// The key layout is mirrored by `ebpf::FlowKeyXdp` in Rust.
 #include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 // One slot per rx queue; queues beyond this pass to the kernel.
 #define FERROVS_MAX_QUEUES 256
+// Exact-match entries per port.
+#define FERROVS_MAX_FLOWS 65536
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -15,9 +34,246 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+// The exact header key (32 bytes). L3/L4 fields are zero for non-IPv4 frames.
+struct flow_key {
+	__u8 eth_dst[6];
+	__u8 eth_src[6];
+	__be16 eth_type;   // after the VLAN tag
+	__be16 vlan_tci;   // 0: untagged; else the tag's TCI with 0x1000 set (OVS's CFI = present)
+	__be32 nw_src;
+	__be32 nw_dst;
+	__u8 nw_proto;
+	__u8 nw_tos;
+	__u8 nw_ttl;
+	__u8 pad;
+	__be16 tp_src;     // ICMP: type
+	__be16 tp_dst;     // ICMP: code
+};
+
+// What to do (applied in this order), and the entry's counters.
+#define ACT_POP_VLAN 1
+#define ACT_PUSH_VLAN 2
+#define ACT_SET_ETH_SRC 4
+#define ACT_SET_ETH_DST 8
+#define ACT_OUTPUT 16  // else drop
+
+struct flow_actions {
+	__u64 generation;
+	__u64 packets;
+	__u64 bytes;
+	__u32 out_ifindex;
+	__u32 flags;
+	__be16 push_tpid;
+	__be16 push_tci;
+	__u8 eth_src[6];
+	__u8 eth_dst[6];
+	__u8 pad[8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FERROVS_MAX_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_actions);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} generation SEC(".maps");
+
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88a8
+
+struct vlan_hdr_ {
+	__be16 tci;
+	__be16 next;
+};
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+// Fills `key` from the frame; returns 0 if the fast path may handle it, -1 otherwise.
+static __always_inline int parse(void *data, void *end, struct flow_key *key)
+{
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return -1;
+	__builtin_memcpy(key->eth_dst, eth->h_dest, 6);
+	__builtin_memcpy(key->eth_src, eth->h_source, 6);
+	__be16 type = eth->h_proto;
+	void *l3 = eth + 1;
+	if (type == bpf_htons(ETH_P_8021Q_) || type == bpf_htons(ETH_P_8021AD_)) {
+		struct vlan_hdr_ *v = l3;
+		if ((void *)(v + 1) > end)
+			return -1;
+		key->vlan_tci = v->tci | bpf_htons(0x1000);
+		type = v->next;
+		l3 = v + 1;
+		if (type == bpf_htons(ETH_P_8021Q_) || type == bpf_htons(ETH_P_8021AD_))
+			return -1;
+	}
+	key->eth_type = type;
+	// 802.2 frames, ARP and IPv6 are the slow path's.
+	if (bpf_ntohs(type) < 0x0600 || type == bpf_htons(ETH_P_ARP) || type == bpf_htons(ETH_P_RARP) ||
+	    type == bpf_htons(ETH_P_IPV6))
+		return -1;
+	if (type != bpf_htons(ETH_P_IP))
+		return 0;
+
+	struct iphdr *ip = l3;
+	if ((void *)(ip + 1) > end)
+		return -1;
+	if (ip->version != 4 || ip->ihl != 5)
+		return -1;
+	__u32 total = bpf_ntohs(ip->tot_len);
+	if (total < 20 || (void *)ip + total > end)
+		return -1;
+	if (ip->frag_off & bpf_htons(0x3fff))
+		return -1;
+	// Header checksum: the slow path drops a frame whose sum is wrong.
+	__u32 sum = 0;
+	__u16 *w = (__u16 *)ip;
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	if (csum_fold(sum) != 0xffff)
+		return -1;
+	key->nw_src = ip->saddr;
+	key->nw_dst = ip->daddr;
+	key->nw_proto = ip->protocol;
+	key->nw_tos = ip->tos;
+	key->nw_ttl = ip->ttl;
+
+	__u32 l4_len = total - 20;
+	__u8 *l4 = (__u8 *)(ip + 1);
+	// A partial checksum (the field holds the folded pseudo-header sum, as a local sender with
+	// checksum offload leaves it) goes to userspace, which completes it.
+	__u32 pseudo = (ip->saddr >> 16) + (ip->saddr & 0xffff) + (ip->daddr >> 16) + (ip->daddr & 0xffff) +
+		       bpf_htons(ip->protocol) + bpf_htons((__u16)l4_len);
+	__u16 partial = csum_fold(pseudo);
+	switch (ip->protocol) {
+	case IPPROTO_TCP: {
+		if (l4_len < 20 || l4 + 20 > (__u8 *)end)
+			return -1;
+		__u32 doff = (l4[12] >> 4) * 4;
+		if (doff < 20 || doff > l4_len)
+			return -1;
+		if (*(__u16 *)(l4 + 16) == partial)
+			return -1;
+		key->tp_src = *(__be16 *)l4;
+		key->tp_dst = *(__be16 *)(l4 + 2);
+		break;
+	}
+	case IPPROTO_UDP:
+		if (l4_len < 8 || l4 + 8 > (__u8 *)end)
+			return -1;
+		if (*(__u16 *)(l4 + 6) == partial)
+			return -1;
+		key->tp_src = *(__be16 *)l4;
+		key->tp_dst = *(__be16 *)(l4 + 2);
+		break;
+	case IPPROTO_SCTP:
+		if (l4_len < 12 || l4 + 12 > (__u8 *)end)
+			return -1;
+		key->tp_src = *(__be16 *)l4;
+		key->tp_dst = *(__be16 *)(l4 + 2);
+		break;
+	case IPPROTO_ICMP:
+		if (l4_len < 4 || l4 + 4 > (__u8 *)end)
+			return -1;
+		key->tp_src = bpf_htons(l4[0]);
+		key->tp_dst = bpf_htons(l4[1]);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+// Runs the entry's actions; returns the XDP verdict, or -1 to hand the frame to userspace.
+static __always_inline int execute(struct xdp_md *ctx, struct flow_actions *a)
+{
+	__u32 flags = a->flags;
+	if (flags & ACT_POP_VLAN) {
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+		if (data + 18 > end)
+			return -1;
+		__be16 tpid = *(__be16 *)(data + 12);
+		// As the slow path's pop_vlan: an untagged frame is left alone.
+		if (tpid == bpf_htons(ETH_P_8021Q_) || tpid == bpf_htons(ETH_P_8021AD_)) {
+			__u8 macs[12];
+			__builtin_memcpy(macs, data, 12);
+			if (bpf_xdp_adjust_head(ctx, 4))
+				return -1;
+			data = (void *)(long)ctx->data;
+			end = (void *)(long)ctx->data_end;
+			if (data + 12 > end)
+				return -1;
+			__builtin_memcpy(data, macs, 12);
+		}
+	}
+	if (flags & ACT_PUSH_VLAN) {
+		if (bpf_xdp_adjust_head(ctx, -4))
+			return -1;
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+		if (data + 18 > end)
+			return -1;
+		__u8 macs[12];
+		__builtin_memcpy(macs, data + 4, 12);
+		__builtin_memcpy(data, macs, 12);
+		__be16 *tag = data + 12;
+		tag[0] = a->push_tpid;
+		tag[1] = a->push_tci;
+	}
+	if (flags & (ACT_SET_ETH_SRC | ACT_SET_ETH_DST)) {
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+		if (data + 12 > end)
+			return -1;
+		if (flags & ACT_SET_ETH_DST)
+			__builtin_memcpy(data, a->eth_dst, 6);
+		if (flags & ACT_SET_ETH_SRC)
+			__builtin_memcpy(data + 6, a->eth_src, 6);
+	}
+	if (flags & ACT_OUTPUT)
+		return bpf_redirect(a->out_ifindex, 0);
+	return XDP_DROP;
+}
+
 SEC("xdp")
 int xdp_steer(struct xdp_md *ctx)
 {
+	__u32 zero = 0;
+	__u64 *gen = bpf_map_lookup_elem(&generation, &zero);
+	if (gen && *gen) {
+		void *data = (void *)(long)ctx->data;
+		void *end = (void *)(long)ctx->data_end;
+		struct flow_key key = {};
+		if (parse(data, end, &key) == 0) {
+			struct flow_actions *a = bpf_map_lookup_elem(&flows, &key);
+			if (a && a->generation == *gen) {
+				__u64 len = end - data;
+				int verdict = execute(ctx, a);
+				if (verdict >= 0) {
+					__sync_fetch_and_add(&a->packets, 1);
+					__sync_fetch_and_add(&a->bytes, len);
+					return verdict;
+				}
+				// A failed header adjustment may have moved the frame: drop rather than
+				// hand userspace a half-rewritten frame.
+				return XDP_DROP;
+			}
+		}
+	}
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 

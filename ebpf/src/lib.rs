@@ -9,10 +9,13 @@
 //!
 //! No bpffs pin is used: `ip netns exec` remounts /sys, so pins would not cross namespaces.
 
-use aya::maps::XskMap;
+pub mod offload;
+
+use aya::maps::{Array, HashMap, IterableMap, XskMap};
 use aya::programs::xdp::XdpLinkId;
 use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
+pub use offload::{FlowActionsXdp, FlowKeyXdp, Generation};
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::AsRawFd;
@@ -29,6 +32,8 @@ pub const MAX_QUEUES: u32 = 256;
 
 const PROGRAM: &str = "xdp_steer";
 const XSK_MAP: &str = "xsks";
+const FLOWS_MAP: &str = "flows";
+const GENERATION_MAP: &str = "generation";
 
 /// What went wrong loading, attaching or feeding the XDP program.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +55,9 @@ pub enum Error {
     /// The queue index is beyond the map.
     #[error("rx queue {0} is beyond the {MAX_QUEUES} queues the XDP program steers")]
     QueueOutOfRange(u32),
+    /// Reading or writing the fast path's flow map failed.
+    #[error("XDP flow map: {0}")]
+    Flows(String),
     /// Updating the socket map failed.
     #[error("registering the AF_XDP socket of rx queue {queue}: {reason}")]
     Register {
@@ -112,9 +120,12 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub struct XdpSteer {
     ebpf: Ebpf,
     xsks: XskMap<aya::maps::MapData>,
+    flows: HashMap<aya::maps::MapData, FlowKeyXdp, FlowActionsXdp>,
+    generation: Array<aya::maps::MapData, u64>,
     link: Option<XdpLinkId>,
     ifindex: u32,
     mode: XdpMode,
+    id: u32,
 }
 
 impl fmt::Debug for XdpSteer {
@@ -145,6 +156,12 @@ impl XdpSteer {
         let mut ebpf = EbpfLoader::new().load(&XDP_STEER.0).map_err(|e| Error::Load(chain(&e)))?;
         let map = ebpf.take_map(XSK_MAP).ok_or_else(|| Error::Load(format!("the object has no {XSK_MAP} map")))?;
         let xsks = XskMap::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
+        let map = ebpf.take_map(FLOWS_MAP).ok_or_else(|| Error::Load(format!("the object has no {FLOWS_MAP} map")))?;
+        let flows = HashMap::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
+        let map = ebpf
+            .take_map(GENERATION_MAP)
+            .ok_or_else(|| Error::Load(format!("the object has no {GENERATION_MAP} map")))?;
+        let generation = Array::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM)
             .ok_or_else(|| Error::Load(format!("the object has no {PROGRAM} program")))?
@@ -161,7 +178,9 @@ impl XdpSteer {
             match prog.attach_to_if_index(ifindex, flags) {
                 Ok(link) => {
                     log::debug!("XDP attached to interface {ifindex} in {m} mode");
-                    return Ok(XdpSteer { ebpf, xsks, link: Some(link), ifindex, mode: m });
+                    // Map ids are never reused while the system runs: they name this instance.
+                    let id = generation.map().info().map_or(0, |i| i.id());
+                    return Ok(XdpSteer { ebpf, xsks, flows, generation, link: Some(link), ifindex, mode: m, id });
                 }
                 Err(e) => reasons.push(format!("{m} mode: {}", chain(&e))),
             }
@@ -172,6 +191,12 @@ impl XdpSteer {
     /// The mode the program is attached in.
     pub fn mode(&self) -> XdpMode {
         self.mode
+    }
+
+    /// What tells this loaded instance from any other, even on the same interface (the kernel
+    /// id of its generation map).
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     /// The interface it is attached to.
@@ -185,6 +210,35 @@ impl XdpSteer {
             return Err(Error::QueueOutOfRange(queue));
         }
         self.xsks.set(queue, fd.as_raw_fd(), 0).map_err(|e| Error::Register { queue, reason: chain(&e) })
+    }
+}
+
+/// The in-kernel fast path of this port (see [`offload`]).
+impl XdpSteer {
+    /// A second handle on this port's generation, for whoever retires its entries.
+    ///
+    /// # Errors
+    /// Duplicating the map's descriptor failed.
+    pub fn generation_handle(&self) -> Result<Generation> {
+        Generation::from_map(self.generation.map()).map_err(|e| Error::Flows(e.to_string()))
+    }
+
+    /// Installs (or replaces) the entry of `key`.
+    ///
+    /// # Errors
+    /// The kernel's answer (E2BIG when the map is full).
+    pub fn flow_put(&mut self, key: &FlowKeyXdp, actions: &FlowActionsXdp) -> Result<()> {
+        self.flows.insert(key, actions, 0).map_err(|e| Error::Flows(chain(&e)))
+    }
+
+    /// The entry of `key` (with its counters), if installed.
+    pub fn flow_get(&self, key: &FlowKeyXdp) -> Option<FlowActionsXdp> {
+        self.flows.get(key, 0).ok()
+    }
+
+    /// Removes the entry of `key` (absent is not an error).
+    pub fn flow_del(&mut self, key: &FlowKeyXdp) {
+        let _ = self.flows.remove(key);
     }
 }
 
@@ -211,6 +265,9 @@ mod tests {
         let obj = aya_obj_check(&XDP_STEER.0);
         assert!(obj.0, "program {PROGRAM}");
         assert!(obj.1, "map {XSK_MAP}");
+        for map in [FLOWS_MAP, GENERATION_MAP] {
+            assert!(XDP_STEER.0.windows(map.len()).any(|w| w == map.as_bytes()), "map {map}");
+        }
     }
 
     /// Looks for the names in the ELF string tables (enough to catch a wrong build).

@@ -282,6 +282,10 @@ impl Netdev for AfxdpNetdev {
         }
     }
 
+    fn xdp(&mut self) -> Option<&mut XdpSteer> {
+        Some(&mut self.steer)
+    }
+
     fn tx_dropped(&self) -> u64 {
         self.tx_dropped
     }

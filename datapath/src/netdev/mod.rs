@@ -30,6 +30,12 @@ pub trait Netdev: Send {
     fn tx_dropped(&self) -> u64 {
         0
     }
+
+    /// The XDP program steering this port's frames, for ports that have one (AF_XDP): the
+    /// in-kernel fast path installs its flows there.
+    fn xdp(&mut self) -> Option<&mut ebpf::XdpSteer> {
+        None
+    }
 }
 pub mod afxdp;
 pub mod csum;

@@ -1,0 +1,268 @@
+//! The in-kernel fast path's maps, as Rust sees them: the exact header key ([`FlowKeyXdp`]),
+//! the entry ([`FlowActionsXdp`]: actions, generation stamp, counters) and the generation
+//! handle ([`Generation`]) that retires every entry of a port at once.
+//!
+//! The layouts mirror `struct flow_key` and `struct flow_actions` in `bpf/xdp_steer.c`; the
+//! tests check the sizes, and [`FlowKeyXdp::parse`] mirrors the C parser (the daemon computes
+//! an entry's key from the frame that hit the megaflow, the program from each later frame).
+
+use aya::maps::{Array, Map, MapData};
+use std::os::fd::AsFd;
+
+/// `ACT_POP_VLAN`: remove the outer 802.1Q tag first.
+pub const ACT_POP_VLAN: u32 = 1;
+/// `ACT_PUSH_VLAN`: then push a tag (`push_tpid`, `push_tci`).
+pub const ACT_PUSH_VLAN: u32 = 2;
+/// `ACT_SET_ETH_SRC`: then rewrite the Ethernet source.
+pub const ACT_SET_ETH_SRC: u32 = 4;
+/// `ACT_SET_ETH_DST`: then rewrite the Ethernet destination.
+pub const ACT_SET_ETH_DST: u32 = 8;
+/// `ACT_OUTPUT`: then redirect to `out_ifindex` (without it: drop).
+pub const ACT_OUTPUT: u32 = 16;
+
+/// Entries the `flows` map of one port holds (`FERROVS_MAX_FLOWS` in C).
+pub const MAX_FLOWS: u32 = 65536;
+
+/// The exact header key of a frame (network byte order where the frame has it).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FlowKeyXdp {
+    /// Ethernet destination.
+    pub eth_dst: [u8; 6],
+    /// Ethernet source.
+    pub eth_src: [u8; 6],
+    /// Ethertype after the VLAN tag, as on the wire.
+    pub eth_type: [u8; 2],
+    /// 0 untagged; else the tag's TCI with 0x1000 set, as on the wire.
+    pub vlan_tci: [u8; 2],
+    /// IPv4 source.
+    pub nw_src: [u8; 4],
+    /// IPv4 destination.
+    pub nw_dst: [u8; 4],
+    /// IP protocol.
+    pub nw_proto: u8,
+    /// TOS byte.
+    pub nw_tos: u8,
+    /// TTL.
+    pub nw_ttl: u8,
+    /// Zero.
+    pub pad: u8,
+    /// TCP/UDP/SCTP source port; ICMP type (as a 16-bit big-endian number).
+    pub tp_src: [u8; 2],
+    /// TCP/UDP/SCTP destination port; ICMP code.
+    pub tp_dst: [u8; 2],
+}
+
+/// One entry: its generation stamp, counters and actions.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlowActionsXdp {
+    /// The generation it was installed in; the program ignores it once the port's differs.
+    pub generation: u64,
+    /// Packets the program forwarded with it.
+    pub packets: u64,
+    /// Their bytes (as received).
+    pub bytes: u64,
+    /// Where `ACT_OUTPUT` redirects.
+    pub out_ifindex: u32,
+    /// `ACT_*` bits.
+    pub flags: u32,
+    /// TPID to push, as on the wire.
+    pub push_tpid: [u8; 2],
+    /// TCI to push, as on the wire.
+    pub push_tci: [u8; 2],
+    /// New Ethernet source.
+    pub eth_src: [u8; 6],
+    /// New Ethernet destination.
+    pub eth_dst: [u8; 6],
+    /// Zero.
+    pub pad: [u8; 8],
+}
+
+// SAFETY: both are repr(C) structs of integers and byte arrays with no padding the compiler
+// inserts (sizes checked in the tests against the C layout), so every bit pattern is valid.
+unsafe impl aya::Pod for FlowKeyXdp {}
+// SAFETY: as above.
+unsafe impl aya::Pod for FlowActionsXdp {}
+
+/// One's-complement sum of big-endian 16-bit words, folded.
+fn fold(mut sum: u32) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn sum16(bytes: &[u8]) -> u32 {
+    bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum()
+}
+
+impl FlowKeyXdp {
+    /// The key the XDP program computes for `frame`, or None where the program hands the frame
+    /// to userspace (the same rules as the C parser).
+    pub fn parse(frame: &[u8]) -> Option<FlowKeyXdp> {
+        let mut k = FlowKeyXdp::default();
+        let eth = frame.get(..14)?;
+        k.eth_dst.copy_from_slice(&eth[..6]);
+        k.eth_src.copy_from_slice(&eth[6..12]);
+        let mut ty = u16::from_be_bytes([eth[12], eth[13]]);
+        let mut l3 = 14;
+        if matches!(ty, 0x8100 | 0x88a8) {
+            let v = frame.get(14..18)?;
+            k.vlan_tci = (u16::from_be_bytes([v[0], v[1]]) | 0x1000).to_be_bytes();
+            ty = u16::from_be_bytes([v[2], v[3]]);
+            l3 = 18;
+            if matches!(ty, 0x8100 | 0x88a8) {
+                return None;
+            }
+        }
+        k.eth_type = ty.to_be_bytes();
+        if ty < 0x0600 || matches!(ty, 0x0806 | 0x8035 | 0x86dd) {
+            return None;
+        }
+        if ty != 0x0800 {
+            return Some(k);
+        }
+        let ip = frame.get(l3..l3 + 20)?;
+        if ip[0] != 0x45 {
+            return None;
+        }
+        let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+        if total < 20 || l3 + total > frame.len() || u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff != 0 {
+            return None;
+        }
+        if fold(sum16(ip)) != 0xffff {
+            return None;
+        }
+        k.nw_src.copy_from_slice(&ip[12..16]);
+        k.nw_dst.copy_from_slice(&ip[16..20]);
+        k.nw_proto = ip[9];
+        k.nw_tos = ip[1];
+        k.nw_ttl = ip[8];
+        let l4_len = total - 20;
+        let l4 = &frame[l3 + 20..l3 + total];
+        let partial = fold(sum16(&ip[12..20]) + u32::from(ip[9]) + l4_len as u32);
+        let ports = |k: &mut FlowKeyXdp| {
+            k.tp_src = [l4[0], l4[1]];
+            k.tp_dst = [l4[2], l4[3]];
+        };
+        match ip[9] {
+            6 => {
+                if l4_len < 20 {
+                    return None;
+                }
+                let doff = usize::from(l4[12] >> 4) * 4;
+                if doff < 20 || doff > l4_len || u16::from_be_bytes([l4[16], l4[17]]) == partial {
+                    return None;
+                }
+                ports(&mut k);
+            }
+            17 => {
+                if l4_len < 8 || u16::from_be_bytes([l4[6], l4[7]]) == partial {
+                    return None;
+                }
+                ports(&mut k);
+            }
+            132 => {
+                if l4_len < 12 {
+                    return None;
+                }
+                ports(&mut k);
+            }
+            1 => {
+                if l4_len < 4 {
+                    return None;
+                }
+                k.tp_src = u16::from(l4[0]).to_be_bytes();
+                k.tp_dst = u16::from(l4[1]).to_be_bytes();
+            }
+            _ => {}
+        }
+        Some(k)
+    }
+}
+
+/// A handle on one port's generation (a second descriptor of its `generation` map), so that
+/// whoever changes the switch can retire the port's entries without owning the port.
+pub struct Generation {
+    map: Array<MapData, u64>,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation").finish_non_exhaustive()
+    }
+}
+
+impl Generation {
+    pub(crate) fn from_map(map: &MapData) -> std::io::Result<Self> {
+        let fd = map.fd().as_fd().try_clone_to_owned()?;
+        let data = MapData::from_fd(fd).map_err(std::io::Error::other)?;
+        let map = Array::try_from(Map::Array(data)).map_err(std::io::Error::other)?;
+        Ok(Generation { map })
+    }
+
+    /// Sets the generation (0: fast path off on this port).
+    ///
+    /// # Errors
+    /// The kernel's answer to the map update.
+    pub fn set(&mut self, generation: u64) -> std::io::Result<()> {
+        self.map.set(0, generation, 0).map_err(std::io::Error::other)
+    }
+
+    /// The generation in force.
+    ///
+    /// # Errors
+    /// The kernel's answer to the map lookup.
+    pub fn get(&self) -> std::io::Result<u64> {
+        self.map.get(&0, 0).map_err(std::io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_match_the_c_structs() {
+        assert_eq!(std::mem::size_of::<FlowKeyXdp>(), 32);
+        assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 56);
+    }
+
+    fn udp_frame(csum: [u8; 2]) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let mut ip = vec![0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let c = !fold(sum16(&ip));
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&[0x04, 0x00, 0x00, 0x35, 0, 8]);
+        f.extend_from_slice(&csum);
+        f
+    }
+
+    #[test]
+    fn parses_udp_and_refuses_what_the_slow_path_must_see() {
+        let k = FlowKeyXdp::parse(&udp_frame([0x12, 0x34])).unwrap();
+        assert_eq!(k.tp_src, [4, 0]);
+        assert_eq!(k.tp_dst, [0, 0x35]);
+        assert_eq!(k.nw_proto, 17);
+        assert_eq!(k.eth_type, [8, 0]);
+        // Partial checksum: pseudo-header sum of 10.0.0.1, 10.0.0.2, 17, 8.
+        let p = fold(0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17 + 8).to_be_bytes();
+        assert!(FlowKeyXdp::parse(&udp_frame(p)).is_none());
+        // Bad IPv4 header checksum.
+        let mut f = udp_frame([0x12, 0x34]);
+        f[24] ^= 1;
+        assert!(FlowKeyXdp::parse(&f).is_none());
+        // ARP, runt.
+        let mut f = udp_frame([0x12, 0x34]);
+        f[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(FlowKeyXdp::parse(&f).is_none());
+        assert!(FlowKeyXdp::parse(&f[..10]).is_none());
+        // Other ethertypes are keyed by their L2 header only.
+        let mut f = udp_frame([0x12, 0x34]);
+        f[12..14].copy_from_slice(&[0x88, 0xb5]);
+        let k = FlowKeyXdp::parse(&f).unwrap();
+        assert_eq!((k.nw_proto, k.tp_src), (0, [0, 0]));
+    }
+}
