@@ -1,13 +1,16 @@
-//! The in-kernel fast path: cached megaflows whose actions XDP can carry are installed, one
-//! exact header key at a time, in the `flows` map of the input port's XDP program, which then
-//! forwards their frames itself (redirect to the output port) without waking the poll thread.
+//! The in-kernel fast path: cached megaflows whose actions XDP can carry are installed in the
+//! input port's XDP program, which then forwards their frames itself (redirect to the output
+//! port) without waking the poll thread.
 //!
-//! - **What is offloaded**: a frame that reached userspace through AF_XDP and was handled by a
-//!   megaflow whose actions are, in this order, an optional VLAN pop, an optional VLAN push,
-//!   Ethernet address rewrites, then one output to an AF_XDP port (or nothing: drop), and
-//!   whose mask does not look at TCP flags (the XDP key does not carry them). The XDP key is
-//!   the frame's whole header ([`FlowKeyXdp`]), finer than any such mask, so every frame with
-//!   that key belongs to the same megaflow.
+//! - **What is offloaded**: a megaflow that handled a frame received through AF_XDP, whose
+//!   actions are, in this order, an optional VLAN pop, an optional VLAN push, Ethernet address
+//!   rewrites, then one output to an AF_XDP port (or nothing: drop), and whose mask does not
+//!   look at TCP flags. It is projected onto the program's header key ([`FlowKeyXdp`]): its
+//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`] mask slots, its masked
+//!   key into the `flows` map; the program searches the masks in turn, as the megaflow cache
+//!   does. The projection is exact: for the frames the program's parser takes, every flow-key
+//!   field outside [`FlowKeyXdp`] other than TCP flags has one fixed value, and megaflows never
+//!   overlap, so projected entries do not either.
 //! - **Where a redirect may go**: natively attached programs send by the target's
 //!   `ndo_xdp_xmit`, which a veth accepts only while its peer runs NAPI; the kernel reports it
 //!   ([`crate::xdp_features`]) and ports without it are not offload targets. Generic-mode
@@ -22,11 +25,11 @@
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
-use ebpf::offload::{ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC};
-use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, XdpMode};
+use ebpf::offload::{ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, MAX_MASKS};
+use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, XdpMode};
 use flowtable::odp::DpAction;
 use flowtable::rule::Millis;
-use flowtable::{DpPort, Field};
+use flowtable::{DpPort, Field, FlowKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -76,10 +79,14 @@ struct Installed {
 #[derive(Debug)]
 struct Pending {
     in_port: DpPort,
+    mask: FlowKeyXdp,
     key: FlowKeyXdp,
     mf: Arc<Megaflow>,
     entry: FlowActionsXdp,
 }
+
+/// A port's mask slots: the mask and how many entries use it.
+type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
 
 /// How the open ports changed (see [`Offload::sync_ports`]).
 #[derive(Debug, Default)]
@@ -95,11 +102,30 @@ pub struct PortsChange {
 pub struct Offload {
     /// Ports with an XDP program.
     pub ports: BTreeMap<DpPort, OffloadPort>,
-    installed: HashMap<(DpPort, FlowKeyXdp), Installed>,
+    installed: HashMap<(DpPort, MaskedKeyXdp), Installed>,
+    masks: BTreeMap<DpPort, MaskSlots>,
     pending: Vec<Pending>,
     /// Counters.
     pub stats: OffloadStats,
     cursor: usize,
+}
+
+/// A megaflow mask projected onto the XDP header key.
+pub fn xdp_mask_of(mask: &FlowKey) -> FlowKeyXdp {
+    let bytes = |f: Field, n: usize| -> Vec<u8> { mask.get(f).to_be_bytes()[16 - n..].to_vec() };
+    let mut m = FlowKeyXdp::default();
+    m.eth_dst.copy_from_slice(&bytes(Field::EthDst, 6));
+    m.eth_src.copy_from_slice(&bytes(Field::EthSrc, 6));
+    m.eth_type.copy_from_slice(&bytes(Field::EthType, 2));
+    m.vlan_tci.copy_from_slice(&bytes(Field::VlanTci, 2));
+    m.nw_src.copy_from_slice(&bytes(Field::Ipv4Src, 4));
+    m.nw_dst.copy_from_slice(&bytes(Field::Ipv4Dst, 4));
+    m.nw_proto = bytes(Field::IpProto, 1)[0];
+    m.nw_tos = bytes(Field::IpTos, 1)[0];
+    m.nw_ttl = bytes(Field::IpTtl, 1)[0];
+    m.tp_src.copy_from_slice(&bytes(Field::TpSrc, 2));
+    m.tp_dst.copy_from_slice(&bytes(Field::TpDst, 2));
+    m
 }
 
 /// The XDP entry carrying `actions` for frames received on `in_port`, if XDP can carry them.
@@ -166,39 +192,74 @@ impl Offload {
             return;
         }
         let Some(mut entry) = translate(&mf.actions, port, &self.ports) else { return };
-        let Some(key) = FlowKeyXdp::parse(frame) else { return };
-        if let Some(i) = self.installed.get(&(in_port, key)) {
-            if i.generation == stamp && Arc::ptr_eq(&i.mf, mf) {
-                return;
+        let Some(header) = FlowKeyXdp::parse(frame) else { return };
+        let mask = xdp_mask_of(&mf.mask);
+        let key = header.and(&mask);
+        let slot = self.masks.get(&in_port).and_then(|s| s.iter().position(|m| m.is_some_and(|(x, _)| x == mask)));
+        if let Some(slot) = slot {
+            let mk = MaskedKeyXdp { mask_id: slot as u32, pad: 0, key };
+            if let Some(i) = self.installed.get(&(in_port, mk)) {
+                if i.generation == stamp && Arc::ptr_eq(&i.mf, mf) {
+                    return;
+                }
             }
         }
-        if self.pending.iter().any(|p| p.in_port == in_port && p.key == key) {
+        if self.pending.iter().any(|p| p.in_port == in_port && p.mask == mask && p.key == key) {
             return;
         }
         entry.generation = stamp;
-        self.pending.push(Pending { in_port, key, mf: Arc::clone(mf), entry });
+        self.pending.push(Pending { in_port, mask, key, mf: Arc::clone(mf), entry });
     }
 
     /// Installs the entries noted since the last call.
     pub fn install(&mut self, netdevs: &mut Netdevs, now: Millis) {
         for p in std::mem::take(&mut self.pending) {
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
-            if let Some(old) = self.installed.remove(&(p.in_port, p.key)) {
-                if let Some(v) = steer.flow_get(&p.key) {
-                    credit(&mut self.stats, &old, &v, now);
+            let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
+            let slot = if let Some(i) = slots.iter().position(|m| m.is_some_and(|(x, _)| x == p.mask)) {
+                i
+            } else if let Some(i) = slots.iter().position(Option::is_none) {
+                if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask: p.mask }) {
+                    log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
+                    self.stats.install_failures += 1;
+                    continue;
+                }
+                slots[i] = Some((p.mask, 0));
+                i
+            } else {
+                // Every mask slot taken: this megaflow stays in userspace.
+                self.stats.install_failures += 1;
+                continue;
+            };
+            let mk = MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: p.key };
+            // Replacing an entry (same mask and key, older generation) keeps the slot's count.
+            let replaced = self.installed.remove(&(p.in_port, mk));
+            if let Some(old) = &replaced {
+                if let Some(v) = steer.flow_get(&mk) {
+                    credit(&mut self.stats, old, &v, now);
                 }
                 old.mf.xdp_entries.fetch_sub(1, Ordering::Relaxed);
             }
-            match steer.flow_put(&p.key, &p.entry) {
+            match steer.flow_put(&mk, &p.entry) {
                 Ok(()) => {
                     self.stats.installs += 1;
                     p.mf.xdp_entries.fetch_add(1, Ordering::Relaxed);
+                    if let (None, Some((_, uses))) = (&replaced, &mut slots[slot]) {
+                        *uses += 1;
+                    }
                     let i = Installed { mf: p.mf, generation: p.entry.generation, packets: 0, bytes: 0 };
-                    self.installed.insert((p.in_port, p.key), i);
+                    self.installed.insert((p.in_port, mk), i);
                 }
                 Err(e) => {
                     self.stats.install_failures += 1;
                     log::debug!("XDP flow install on port {}: {e}", p.in_port.0);
+                    if replaced.is_some() {
+                        // The old entry is gone from our books: it no longer counts.
+                        steer.flow_del(&mk);
+                    }
+                    if replaced.is_some() || slots[slot].is_some_and(|(_, uses)| uses == 0) {
+                        release(slots, steer, slot);
+                    }
                 }
             }
         }
@@ -213,7 +274,7 @@ impl Offload {
         }
         let start = if n <= READS_PER_SWEEP { 0 } else { self.cursor % n };
         self.cursor = start + READS_PER_SWEEP;
-        let keys: Vec<(DpPort, FlowKeyXdp)> =
+        let keys: Vec<(DpPort, MaskedKeyXdp)> =
             self.installed.keys().skip(start).take(READS_PER_SWEEP).copied().collect();
         for k in keys {
             let steer = netdevs.get_mut(&k.0).and_then(|d| d.xdp());
@@ -225,13 +286,16 @@ impl Offload {
                 inst.bytes = v.bytes;
             }
             if value.is_none() || inst.mf.is_dead() || inst.generation != stamp {
-                if let Some(s) = steer {
-                    s.flow_del(&k.1);
-                }
                 if let Some(old) = self.installed.remove(&k) {
                     old.mf.xdp_entries.fetch_sub(1, Ordering::Relaxed);
                 }
                 self.stats.removals += 1;
+                if let Some(s) = steer {
+                    s.flow_del(&k.1);
+                    if let Some(slots) = self.masks.get_mut(&k.0) {
+                        release(slots, s, k.1.mask_id as usize);
+                    }
+                }
             }
         }
     }
@@ -287,6 +351,7 @@ impl Offload {
 
     fn forget_port(&mut self, port: DpPort) {
         self.pending.retain(|p| p.in_port != port);
+        self.masks.remove(&port);
         self.installed.retain(|k, i| {
             let keep = k.0 != port;
             if !keep {
@@ -294,6 +359,18 @@ impl Offload {
             }
             keep
         });
+    }
+}
+
+/// One entry fewer uses mask `slot`; the last one frees the slot in the program too.
+fn release(slots: &mut MaskSlots, steer: &mut ebpf::XdpSteer, slot: usize) {
+    let Some(Some((_, uses))) = slots.get_mut(slot) else { return };
+    *uses = uses.saturating_sub(1);
+    if *uses == 0 {
+        slots[slot] = None;
+        if let Err(e) = steer.mask_set(slot as u32, &MaskXdp::default()) {
+            log::debug!("XDP mask removal: {e}");
+        }
     }
 }
 
@@ -344,6 +421,20 @@ mod tests {
         assert_eq!(e.flags, ACT_POP_VLAN | ACT_PUSH_VLAN | ACT_SET_ETH_DST | ACT_OUTPUT);
         assert_eq!(e.push_tci, [0x20, 0x05], "the present bit is not sent");
         assert_eq!(e.eth_dst, [2, 0, 0, 0, 0, 7]);
+    }
+
+    #[test]
+    fn masks_project_onto_the_header_key() {
+        let mut mask = FlowKey::ZERO;
+        mask.set_all(Field::EthDst);
+        mask.set(Field::Ipv4Dst, 0xffff_ff00);
+        mask.set_all(Field::IcmpType);
+        mask.set_all(Field::InPort);
+        let m = xdp_mask_of(&mask);
+        assert_eq!(m.eth_dst, [0xff; 6]);
+        assert_eq!(m.nw_dst, [0xff, 0xff, 0xff, 0]);
+        assert_eq!(m.tp_src, [0, 0xff], "ICMP type shares tp_src");
+        assert_eq!((m.eth_src, m.nw_src, m.tp_dst), ([0; 6], [0; 4], [0; 2]));
     }
 
     #[test]
