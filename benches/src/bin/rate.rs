@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in priority order.
-const SCENARIOS: [&str; 7] = ["64b-1flow", "64b-1kflows", "1500b-1flow", "64b-100kflows", "lat-10", "lat-50", "idle"];
+const SCENARIOS: [&str; 8] =
+    ["64b-1flow", "64b-1kflows", "1500b-1flow", "64b-100kflows", "setup-1000kflows", "lat-10", "lat-50", "idle"];
 
 #[derive(Debug, Parser)]
 #[command(about = "ferrovs packet-rate harness: ferrovs, Open vSwitch and kernel XDP forwarding in one run")]
@@ -26,8 +27,10 @@ struct Args {
     #[arg(long, default_value = "ferrovs,ovs,kernel", value_delimiter = ',')]
     switch: Vec<String>,
     /// Scenarios (comma-separated), "all" = 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
-    /// lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS 62..=1518; n may end in
-    /// k), `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`, or
+    /// setup-1000kflows, lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS
+    /// 62..=1518; n may end in k), `setup-<n>flows` (flow setup: megaflows disabled in both
+    /// switches, so each of n new 64B UDP headers is an upcall; new flows per second),
+    /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`, or
     /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all").
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
@@ -59,6 +62,7 @@ struct Args {
 #[derive(Debug, Clone, Copy)]
 enum Scenario {
     Rate { size: usize, flows: u32 },
+    Setup { flows: u32 },
     Latency { percent: u32 },
     Idle,
 }
@@ -73,15 +77,22 @@ fn scenario(name: &str) -> Option<Scenario> {
         let percent: u32 = p.parse().ok()?;
         return (1..=100).contains(&percent).then_some(Scenario::Latency { percent });
     }
+    let flow_count = |flows: &str| -> Option<u32> {
+        let flows = flows.strip_suffix("flows").or_else(|| flows.strip_suffix("flow"))?;
+        let n: u32 = match flows.strip_suffix('k') {
+            Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+            None => flows.parse().ok()?,
+        };
+        (1..=10_000_000).contains(&n).then_some(n)
+    };
+    if let Some(flows) = name.strip_prefix("setup-") {
+        return Some(Scenario::Setup { flows: flow_count(flows)? });
+    }
     let (size, flows) = name.split_once("b-")?;
     let size: usize = size.parse().ok()?;
-    let flows = flows.strip_suffix("flows").or_else(|| flows.strip_suffix("flow"))?;
-    let flows: u32 = match flows.strip_suffix('k') {
-        Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
-        None => flows.parse().ok()?,
-    };
+    let flows = flow_count(flows)?;
     let sizes = frame::MIN_LEN + frame::FCS_LEN..=frame::MAX_SIZE;
-    (sizes.contains(&size) && (1..=10_000_000).contains(&flows)).then_some(Scenario::Rate { size, flows })
+    sizes.contains(&size).then_some(Scenario::Rate { size, flows })
 }
 
 fn main() {
@@ -272,6 +283,13 @@ fn measure_switch(
                 }
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
             }
+            Scenario::Setup { flows } => {
+                if kind == SwitchKind::Kernel {
+                    continue;
+                }
+                let row = measure_setup(kind, &topo, &sw, &sink, flows, args, duration)?;
+                Row { command, ..row }
+            }
             Scenario::Latency { percent } => {
                 let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
                 generator.pin(args.gen_cpu);
@@ -320,6 +338,41 @@ fn measure_switch(
         rows.push(row);
     }
     Ok((sw.detail.clone(), sw.setup.clone()))
+}
+
+/// Flow setup: with megaflows disabled in the switch (each megaflow is its packet's exact
+/// header, Open vSwitch's `upcall/disable-megaflows`), `flows` different 64B UDP headers flat out,
+/// each new to the switch (no warm-up, fewer frames than flows in the run unless the switch is
+/// faster than the generator); the figure is upcalls per second. ferrovs's per-port upcall
+/// limit is lifted for the run, Open vSwitch has none.
+fn measure_setup(
+    kind: SwitchKind,
+    topo: &Topology,
+    sw: &Switch,
+    sink: &Sink,
+    flows: u32,
+    args: &Args,
+    duration: Duration,
+) -> Result<Row> {
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    sw.appctl(&["upcall/disable-megaflows"])?;
+    if kind == SwitchKind::Ferrovs {
+        sw.appctl(&["dpif-netdev/upcall-rate", "0"])?;
+    }
+    let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
+    generator.pin(args.gen_cpu);
+    let before = sw.upcalls()?;
+    let r = measure(topo, sw, sink, &generator, duration, Pace::FlatOut, 0);
+    let after = sw.upcalls();
+    sw.appctl(&["upcall/enable-megaflows"])?;
+    if kind == SwitchKind::Ferrovs {
+        sw.appctl(&["dpif-netdev/upcall-rate", "100000", "10000"])?;
+    }
+    let r = r?;
+    let secs = duration.as_secs_f64();
+    let setups = (after? - before) as f64 / secs;
+    Ok(Row { scenario: format!("setup-{flows} ({:.0} new flows/s)", setups), switch: kind.name().into(), ..r })
 }
 
 /// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
@@ -376,7 +429,19 @@ mod tests {
         }
         assert!(matches!(scenario("128b-5kflows"), Some(Scenario::Rate { size: 128, flows: 5000 })));
         assert!(matches!(scenario("lat-90"), Some(Scenario::Latency { percent: 90 })));
-        for bad in ["64b", "61b-1flow", "1519b-1flow", "64b-0flows", "64b-xflows", "lat-0", "lat-101", "64b-1flo"] {
+        assert!(matches!(scenario("setup-500kflows"), Some(Scenario::Setup { flows: 500_000 })));
+        for bad in [
+            "setup-0flows",
+            "setup-",
+            "64b",
+            "61b-1flow",
+            "1519b-1flow",
+            "64b-0flows",
+            "64b-xflows",
+            "lat-0",
+            "lat-101",
+            "64b-1flo",
+        ] {
             assert!(scenario(bad).is_none(), "{bad}");
         }
         assert_eq!(burst_for(1.0), 1);

@@ -97,6 +97,8 @@ pub struct Switch {
     procs: Vec<Proc>,
     _fwd: Option<KernelForwarder>,
     dir: Option<TempDir>,
+    /// The program and leading arguments of the switch's appctl (None: the kernel ceiling).
+    appctl: Option<(PathBuf, Vec<String>)>,
 }
 
 /// utime + stime of `pid` in clock ticks (all its threads).
@@ -165,6 +167,7 @@ impl Switch {
                 procs: vec![],
                 _fwd: Some(KernelForwarder::attach(sw, "s0", "s1")?),
                 dir: None,
+                appctl: None,
             }),
         }
     }
@@ -193,6 +196,7 @@ impl Switch {
             setup: vec![],
             procs: vec![Proc { child }],
             _fwd: None,
+            appctl: Some((cli_bin.clone(), vec!["--rundir".into(), dir.0.display().to_string(), "appctl".into()])),
             dir: Some(dir),
         };
         let rundir = s.dir.as_ref().map(|d| d.0.clone()).unwrap_or_default();
@@ -268,6 +272,10 @@ impl Switch {
             setup: vec![],
             procs: vec![],
             _fwd: None,
+            appctl: Some((
+                PathBuf::from("ovs-appctl"),
+                vec![format!("--target={}", d.join("ovs-vswitchd.ctl").display())],
+            )),
             dir: Some(dir),
         };
         let mut c = sw.command("ovsdb-server");
@@ -344,6 +352,30 @@ impl Switch {
             }
         );
         Ok(s)
+    }
+
+    /// Runs an appctl command (`ovs-appctl` / `ferrovs appctl`) on the switch.
+    ///
+    /// # Errors
+    /// The kernel ceiling has none; the command failed.
+    pub fn appctl(&self, args: &[&str]) -> Result<String> {
+        let Some((prog, lead)) = &self.appctl else { bail!("the {} switch has no appctl", self.kind.name()) };
+        run(Command::new(prog).args(lead).args(args))
+    }
+
+    /// Packets translated by the slow path so far ("miss with success upcall" in
+    /// `dpif-netdev/pmd-stats-show`, summed over poll threads).
+    ///
+    /// # Errors
+    /// No appctl, or no such line.
+    pub fn upcalls(&self) -> Result<u64> {
+        let text = self.appctl(&["dpif-netdev/pmd-stats-show"])?;
+        let mut n = None;
+        for l in text.lines().filter_map(|l| l.trim().strip_prefix("miss with success upcall:")) {
+            let v: u64 = l.split_whitespace().next().and_then(|v| v.parse().ok()).context("bad upcall count")?;
+            *n.get_or_insert(0) += v;
+        }
+        n.with_context(|| format!("no upcall count in:\n{text}"))
     }
 
     /// The switch's log file, if it has one (for error reports).
