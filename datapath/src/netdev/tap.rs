@@ -1,10 +1,16 @@
 //! Tap-backed ports: `internal` ports (a tap device the switch creates and owns, named after
 //! the port, as Open vSwitch's userspace datapath does) and `tap` ports (an existing tap that a
-//! VM owns, attached with an AF_PACKET socket so the VM keeps its file descriptor).
+//! VM owns; the VM keeps its file descriptor).
+//!
+//! A `tap` port is opened with [`open_vm_tap`]: as an AF_XDP port (batched rings, no system
+//! call per frame) where XDP attaches, otherwise (logged) with an AF_PACKET socket, one
+//! recv/send per frame. An internal port reads and writes its tun descriptor, one frame per
+//! system call: a tun descriptor has no batched read or write (see `docs/tap.md`).
 //!
 //! An internal port's device can be moved to another network namespace
 //! (`ip link set qr-1 netns qrouter`): the file descriptor stays valid and keeps working.
 
+use super::afxdp::{AfxdpNetdev, AfxdpOptions};
 use super::Netdev;
 use crate::sys;
 use std::collections::VecDeque;
@@ -64,6 +70,20 @@ impl TapNetdev {
             spare: Vec::new(),
             tx_dropped: 0,
         })
+    }
+}
+
+/// Opens the existing tap `name` that a VM owns: AF_XDP with `opts` (the XDP program on the tap
+/// sees every frame the VM writes with a non-blocking descriptor, as qemu, vhost-net and the
+/// other VMMs write; AF_XDP transmission reaches the VM's descriptor through the tap's
+/// transmit routine), or, when XDP or the socket cannot be set up, an AF_PACKET socket (logged).
+pub fn open_vm_tap(name: &str, opts: AfxdpOptions) -> io::Result<Box<dyn Netdev>> {
+    match AfxdpNetdev::open_with(name, opts) {
+        Ok(d) => Ok(Box::new(d)),
+        Err(e) => {
+            log::warn!("{name}: no AF_XDP on this tap ({e}); using an AF_PACKET socket, one system call per frame");
+            Ok(Box::new(TapNetdev::attach(name)?))
+        }
     }
 }
 
