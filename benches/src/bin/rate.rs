@@ -55,6 +55,10 @@ struct Args {
     /// Open vSwitch interface type of s0/s1.
     #[arg(long, default_value = "afxdp")]
     ovs_port_type: String,
+    /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`; `system` for the
+    /// AF_PACKET port, to compare).
+    #[arg(long, default_value = "tap")]
+    ferrovs_tap_type: String,
 }
 
 /// One scenario's parameters.
@@ -124,7 +128,11 @@ fn real_main() -> Result<()> {
         Some(d) => d.clone(),
         None => std::env::current_exe()?.parent().context("no exe dir")?.to_path_buf(),
     };
-    let opts = SwitchOptions { ferrovs_dir, ovs_port_type: args.ovs_port_type.clone() };
+    let opts = SwitchOptions {
+        ferrovs_dir,
+        ovs_port_type: args.ovs_port_type.clone(),
+        ferrovs_tap_type: args.ferrovs_tap_type.clone(),
+    };
     sys::catch_interrupts();
     remove_stale();
 
@@ -248,6 +256,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         }
         if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
             let _ = write!(c, " --pps {p}");
+        }
+        if kind == SwitchKind::Ferrovs && scenario.starts_with("tap-") && args.ferrovs_tap_type != "tap" {
+            let _ = write!(c, " --ferrovs-tap-type {}", args.ferrovs_tap_type);
         }
     }
     c

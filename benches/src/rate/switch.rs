@@ -436,4 +436,6 @@ pub struct SwitchOptions {
     pub ferrovs_dir: PathBuf,
     /// OVS interface type for s0/s1 (`afxdp`; `system` when the build lacks it).
     pub ovs_port_type: String,
+    /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`, or `system`).
+    pub ferrovs_tap_type: String,
 }

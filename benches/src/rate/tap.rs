@@ -221,9 +221,10 @@ pub fn measure_tap(
     let vm = Vm::start(&topo.sw)?;
     let mut sw = Switch::start(kind, &topo.sw, opts)?;
     let ofport = format!("ofport_request={TAP_OFPORT}");
+    let tap_type = format!("type={}", opts.ferrovs_tap_type);
     let mut add = vec!["add-port", "br0", TAP, "--", "set", "interface", TAP];
     if kind == SwitchKind::Ferrovs {
-        add.push("type=tap");
+        add.push(&tap_type);
     }
     add.push(&ofport);
     sw.vsctl(&add)?;
@@ -298,8 +299,10 @@ pub fn measure_tap(
         };
         if *dir == Direction::Tx {
             vm_drops.push(format!(
-                "{name}: {} frames dropped at {TAP} for want of room in the VM's queue",
-                tap.tx_dropped - tap_before.tx_dropped
+                "{name}: the switch sent {:.3} Mpps into {TAP}, {:.3} Mpps of them dropped there for want of room in \
+                 the VM's queue (the VM reads one frame per system call)",
+                (tap.tx_packets + tap.tx_dropped - tap_before.tx_packets - tap_before.tx_dropped) as f64 / secs / 1e6,
+                (tap.tx_dropped - tap_before.tx_dropped) as f64 / secs / 1e6
             ));
         }
         eprintln!("rate:   offered {:.3} Mpps, forwarded {:.3} Mpps", row.offered_pps / 1e6, row.forwarded_pps / 1e6);
