@@ -115,8 +115,9 @@ struct Vm {
 }
 
 impl Vm {
-    /// Creates the tap in `ns`, brings it up and starts the reader.
-    fn start(ns: &super::netns::Netns) -> Result<Self> {
+    /// Creates the tap in `ns`, brings it up and starts the reader (pinned to `cpu`, the
+    /// generator's: the VM's work stays off the switch's CPUs, in both directions).
+    fn start(ns: &super::netns::Netns, cpu: Option<usize>) -> Result<Self> {
         let fd = Arc::new(ns.enter(|| sys::tap_create(TAP).with_context(|| format!("creating tap {TAP}")))?);
         ns.sh(&["ip", "link", "set", TAP, "up"])?;
         let counts = Arc::new(Counts {
@@ -130,6 +131,11 @@ impl Vm {
         let reader = {
             let (fd, counts, stop) = (Arc::clone(&fd), Arc::clone(&counts), Arc::clone(&stop));
             std::thread::Builder::new().name("vm-reader".into()).spawn(move || {
+                if let Some(c) = cpu {
+                    if let Err(e) = sys::pin_to_cpu(c) {
+                        eprintln!("rate: VM reader: pinning to CPU {c}: {e}");
+                    }
+                }
                 let mut buf = vec![0u8; 65536];
                 while !stop.load(Ordering::Relaxed) {
                     match sys::read_frame(fd.as_raw_fd(), &mut buf) {
@@ -218,7 +224,7 @@ pub fn measure_tap(
     let topo = Topology::new()?;
     let sink = Sink::attach(&topo.sink, "k0")?;
     // The VM first: the switch attaches to an existing tap.
-    let vm = Vm::start(&topo.sw)?;
+    let vm = Vm::start(&topo.sw, run_opts.gen_cpu)?;
     let mut sw = Switch::start(kind, &topo.sw, opts)?;
     let ofport = format!("ofport_request={TAP_OFPORT}");
     let tap_type = format!("type={}", opts.ferrovs_tap_type);
