@@ -1,6 +1,8 @@
 //! A `type=tap` port: a tap device a VM process owns (here a small Python "VM" holding the
 //! /dev/net/tun descriptor, as qemu does) is attached without taking it from the VM; the VM's
-//! ARP request crosses the switch and the answer comes back through the VM's descriptor.
+//! ARP request crosses the switch and the answer comes back through the VM's descriptor. The
+//! port is an AF_XDP port on the tap; where that cannot be set up (here forced with an `n_rxq`
+//! the tap does not have) it falls back to an AF_PACKET socket, which forwards the same.
 
 #![allow(clippy::unwrap_used)]
 
@@ -12,6 +14,23 @@ fn vm_owned_tap_port_forwards_both_ways() {
     if !common::require_root("vm_owned_tap_port_forwards_both_ways") {
         return;
     }
+    let log = arp_across_vm_tap(&[]);
+    assert!(log.contains(": AF_XDP on 1 rx queue(s)"), "the VM's tap is served with AF_XDP; log:\n{log}");
+}
+
+#[test]
+fn vm_owned_tap_port_falls_back_to_af_packet() {
+    if !common::require_root("vm_owned_tap_port_falls_back_to_af_packet") {
+        return;
+    }
+    // A single-queue tap has no rx queue 1: the AF_XDP socket cannot bind.
+    let log = arp_across_vm_tap(&["options:n_rxq=2"]);
+    assert!(log.contains("using an AF_PACKET socket"), "fallback logged; log:\n{log}");
+}
+
+/// The VM's ARP request crosses the switch to a veth peer and the reply comes back through the
+/// VM's descriptor; `options` are set on the tap's interface. Returns the daemon's log.
+fn arp_across_vm_tap(options: &[&str]) -> String {
     let sw = Netns::new("fts");
     let vm1 = Netns::new("ftv");
     let (p, v) = (common::unique("sp"), common::unique("vp"));
@@ -55,26 +74,14 @@ print('reply' if got else 'no reply',flush=True)
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     assert_eq!(line.trim(), "ready");
     let d = Daemon::start(&sw);
-    d.cli(&[
-        "add-br",
-        "br0",
-        "--",
-        "add-port",
-        "br0",
-        &p,
-        "--",
-        "add-port",
-        "br0",
-        &tap,
-        "--",
-        "set",
-        "interface",
-        &tap,
-        "type=tap",
-    ]);
+    let mut args = vec!["add-br", "br0", "--", "add-port", "br0", &p, "--", "add-port", "br0", &tap];
+    args.extend(["--", "set", "interface", &tap, "type=tap"]);
+    args.extend(options);
+    d.cli(&args);
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
     line.clear();
     std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
     let _ = child.wait();
     assert_eq!(line.trim(), "reply", "ARP across the VM's tap; log:\n{}", d.log());
+    d.log()
 }
