@@ -14,7 +14,7 @@ fn vm_owned_tap_port_forwards_both_ways() {
     if !common::require_root("vm_owned_tap_port_forwards_both_ways") {
         return;
     }
-    let log = arp_across_vm_tap(&[]);
+    let log = arp_across_vm_tap(&[], 1500);
     assert!(log.contains(": AF_XDP on 1 rx queue(s)"), "the VM's tap is served with AF_XDP; log:\n{log}");
 }
 
@@ -24,13 +24,24 @@ fn vm_owned_tap_port_falls_back_to_af_packet() {
         return;
     }
     // A single-queue tap has no rx queue 1: the AF_XDP socket cannot bind.
-    let log = arp_across_vm_tap(&["options:n_rxq=2"]);
+    let log = arp_across_vm_tap(&["options:n_rxq=2"], 1500);
     assert!(log.contains("using an AF_PACKET socket"), "fallback logged; log:\n{log}");
 }
 
+#[test]
+fn jumbo_vm_tap_port_uses_af_packet() {
+    if !common::require_root("jumbo_vm_tap_port_uses_af_packet") {
+        return;
+    }
+    // 9000-byte frames do not fit an AF_XDP frame.
+    let log = arp_across_vm_tap(&[], 9000);
+    assert!(log.contains("MTU 9000 is larger than an AF_XDP frame holds"), "fallback logged; log:\n{log}");
+}
+
 /// The VM's ARP request crosses the switch to a veth peer and the reply comes back through the
-/// VM's descriptor; `options` are set on the tap's interface. Returns the daemon's log.
-fn arp_across_vm_tap(options: &[&str]) -> String {
+/// VM's descriptor; `options` are set on the tap's interface, which has MTU `mtu`. Returns the
+/// daemon's log.
+fn arp_across_vm_tap(options: &[&str], mtu: u32) -> String {
     let sw = Netns::new("fts");
     let vm1 = Netns::new("ftv");
     let (p, v) = (common::unique("sp"), common::unique("vp"));
@@ -44,7 +55,7 @@ fn arp_across_vm_tap(options: &[&str]) -> String {
 import fcntl,os,struct,time,select,subprocess
 fd=os.open('/dev/net/tun',os.O_RDWR)
 fcntl.ioctl(fd,0x400454ca,struct.pack('16sH','{tap}'.encode(),0x0002|0x1000))
-subprocess.run(['ip','link','set','{tap}','up'],check=True)
+subprocess.run(['ip','link','set','{tap}','mtu','{mtu}','up'],check=True)
 print('ready',flush=True)
 input()
 mac=bytes.fromhex('020000aabbcc')

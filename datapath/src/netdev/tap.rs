@@ -3,9 +3,10 @@
 //! VM owns; the VM keeps its file descriptor).
 //!
 //! A `tap` port is opened with [`open_vm_tap`]: as an AF_XDP port (batched rings, no system
-//! call per frame) where XDP attaches, otherwise (logged) with an AF_PACKET socket, one
-//! recv/send per frame. An internal port reads and writes its tun descriptor, one frame per
-//! system call: a tun descriptor has no batched read or write (see `docs/tap.md`).
+//! call per frame) where XDP attaches, otherwise (logged) with an AF_PACKET socket, as a
+//! `system` port is: recvmmsg/sendmmsg of up to 32 frames per call. An internal port reads and
+//! writes its tun descriptor, one frame per system call: a tun descriptor has no batched read
+//! or write (see `docs/tap.md`).
 //!
 //! An internal port's device can be moved to another network namespace
 //! (`ip link set qr-1 netns qrouter`): the file descriptor stays valid and keeps working.
@@ -92,18 +93,26 @@ impl TapNetdev {
     }
 }
 
+/// Largest frame an AF_XDP port takes on receive (a UMEM frame less the kernel's headroom),
+/// with the Ethernet header and one VLAN tag an MTU does not count.
+const AFXDP_MAX_MTU: u32 = 4096 - 256 - 18;
+
 /// Opens the existing tap `name` that a VM owns: AF_XDP with `opts` (the XDP program on the tap
-/// sees every frame the VM writes with a non-blocking descriptor, as qemu, vhost-net and the
-/// other VMMs write; AF_XDP transmission reaches the VM's descriptor through the tap's
-/// transmit routine), or, when XDP or the socket cannot be set up, an AF_PACKET socket (logged).
+/// sees every frame the VM writes, and AF_XDP transmission reaches the VM's descriptor through
+/// the tap's transmit routine; see docs/tap.md), or an AF_PACKET socket (logged) when the
+/// tap's MTU is larger than an AF_XDP frame holds (jumbo frames) or XDP or the socket cannot be
+/// set up.
 pub fn open_vm_tap(name: &str, opts: AfxdpOptions) -> io::Result<Box<dyn Netdev>> {
-    match AfxdpNetdev::open_with(name, opts) {
-        Ok(d) => Ok(Box::new(d)),
-        Err(e) => {
-            log::warn!("{name}: no AF_XDP on this tap ({e}); using an AF_PACKET socket, one system call per frame");
-            Ok(Box::new(TapNetdev::attach(name)?))
-        }
-    }
+    let why = match sys::mtu(name) {
+        Ok(mtu) if mtu > AFXDP_MAX_MTU => format!("MTU {mtu} is larger than an AF_XDP frame holds"),
+        _ => match AfxdpNetdev::open_with(name, opts) {
+            Ok(d) => return Ok(Box::new(d)),
+            Err(e) => e.to_string(),
+        },
+    };
+    let d = TapNetdev::attach(name)?;
+    log::warn!("{name}: no AF_XDP on this tap ({why}); using an AF_PACKET socket (recvmmsg/sendmmsg)");
+    Ok(Box::new(d))
 }
 
 impl Netdev for TapNetdev {
