@@ -38,10 +38,26 @@ fn jumbo_vm_tap_port_uses_af_packet() {
     assert!(log.contains("MTU 9000 is larger than an AF_XDP frame holds"), "fallback logged; log:\n{log}");
 }
 
+#[test]
+fn multi_queue_vm_tap_port_uses_af_packet() {
+    if !common::require_root("multi_queue_vm_tap_port_uses_af_packet") {
+        return;
+    }
+    // The tap's queues follow the guest: AF_XDP sockets bound now could miss later queues.
+    let log = arp_across_vm_tap_with(&[], 1500, true);
+    assert!(log.contains("a multi-queue tap's queues come and go"), "fallback logged; log:\n{log}");
+}
+
 /// The VM's ARP request crosses the switch to a veth peer and the reply comes back through the
 /// VM's descriptor; `options` are set on the tap's interface, which has MTU `mtu`. Returns the
 /// daemon's log.
 fn arp_across_vm_tap(options: &[&str], mtu: u32) -> String {
+    arp_across_vm_tap_with(options, mtu, false)
+}
+
+/// As [`arp_across_vm_tap`], the tap created with `IFF_MULTI_QUEUE` if `multi_queue`.
+fn arp_across_vm_tap_with(options: &[&str], mtu: u32, multi_queue: bool) -> String {
+    let flags = if multi_queue { "0x0002|0x1000|0x0100" } else { "0x0002|0x1000" };
     let sw = Netns::new("fts");
     let vm1 = Netns::new("ftv");
     let (p, v) = (common::unique("sp"), common::unique("vp"));
@@ -54,7 +70,7 @@ fn arp_across_vm_tap(options: &[&str], mtu: u32) -> String {
         r"
 import fcntl,os,struct,time,select,subprocess
 fd=os.open('/dev/net/tun',os.O_RDWR)
-fcntl.ioctl(fd,0x400454ca,struct.pack('16sH','{tap}'.encode(),0x0002|0x1000))
+fcntl.ioctl(fd,0x400454ca,struct.pack('16sH','{tap}'.encode(),{flags}))
 subprocess.run(['ip','link','set','{tap}','mtu','{mtu}','up'],check=True)
 print('ready',flush=True)
 input()

@@ -100,11 +100,16 @@ const AFXDP_MAX_MTU: u32 = 4096 - 256 - 18;
 /// Opens the existing tap `name` that a VM owns: AF_XDP with `opts` (the XDP program on the tap
 /// sees every frame the VM writes, and AF_XDP transmission reaches the VM's descriptor through
 /// the tap's transmit routine; see docs/tap.md), or an AF_PACKET socket (logged) when the
-/// tap's MTU is larger than an AF_XDP frame holds (jumbo frames) or XDP or the socket cannot be
-/// set up.
+/// tap's MTU is larger than an AF_XDP frame holds (jumbo frames), when it is a multi-queue tap,
+/// or when XDP or the socket cannot be set up.
 pub fn open_vm_tap(name: &str, opts: AfxdpOptions) -> io::Result<Box<dyn Netdev>> {
     let why = match sys::mtu(name) {
         Ok(mtu) if mtu > AFXDP_MAX_MTU => format!("MTU {mtu} is larger than an AF_XDP frame holds"),
+        _ if is_multi_queue_tap(name) => {
+            // qemu attaches and detaches a multi-queue tap's queues as the guest enables them:
+            // the rx queues that exist now need not be the ones frames will come on later.
+            "a multi-queue tap's queues come and go with the guest".to_owned()
+        }
         _ => match AfxdpNetdev::open_with(name, opts) {
             Ok(d) => return Ok(Box::new(d)),
             Err(e) => e.to_string(),
@@ -113,6 +118,21 @@ pub fn open_vm_tap(name: &str, opts: AfxdpOptions) -> io::Result<Box<dyn Netdev>
     let d = TapNetdev::attach(name)?;
     log::warn!("{name}: no AF_XDP on this tap ({why}); using an AF_PACKET socket (recvmmsg/sendmmsg)");
     Ok(Box::new(d))
+}
+
+/// `IFF_MULTI_QUEUE` in a tun device's flags.
+const IFF_MULTI_QUEUE: u32 = 0x0100;
+
+/// Whether `name` is a multi-queue tap, from /sys/class/net/NAME/tun_flags (only when /sys
+/// shows this namespace's device of that name: same ifindex).
+fn is_multi_queue_tap(name: &str) -> bool {
+    let dir = format!("/sys/class/net/{name}");
+    let ours = std::fs::read_to_string(format!("{dir}/ifindex"))
+        .is_ok_and(|s| s.trim().parse::<u32>().ok() == sys::ifindex(name).ok());
+    let flags = std::fs::read_to_string(format!("{dir}/tun_flags"))
+        .ok()
+        .and_then(|s| u32::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok());
+    ours && flags.is_some_and(|f| f & IFF_MULTI_QUEUE != 0)
 }
 
 impl Netdev for TapNetdev {
