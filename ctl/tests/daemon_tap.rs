@@ -44,19 +44,29 @@ fn multi_queue_vm_tap_port_uses_af_packet() {
         return;
     }
     // The tap's queues follow the guest: AF_XDP sockets bound now could miss later queues.
-    let log = arp_across_vm_tap_with(&[], 1500, true);
+    let log = arp_across_vm_tap_with(&[], 1500, true, 1);
     assert!(log.contains("a multi-queue tap's queues come and go"), "fallback logged; log:\n{log}");
+}
+
+#[test]
+fn restarted_vm_gets_its_tap_port_back() {
+    if !common::require_root("restarted_vm_gets_its_tap_port_back") {
+        return;
+    }
+    let log = arp_across_vm_tap_with(&[], 1500, false, 2);
+    assert!(log.matches(": AF_XDP on 1 rx queue(s)").count() >= 2, "reopened with AF_XDP; log:\n{log}");
 }
 
 /// The VM's ARP request crosses the switch to a veth peer and the reply comes back through the
 /// VM's descriptor; `options` are set on the tap's interface, which has MTU `mtu`. Returns the
 /// daemon's log.
 fn arp_across_vm_tap(options: &[&str], mtu: u32) -> String {
-    arp_across_vm_tap_with(options, mtu, false)
+    arp_across_vm_tap_with(options, mtu, false, 1)
 }
 
-/// As [`arp_across_vm_tap`], the tap created with `IFF_MULTI_QUEUE` if `multi_queue`.
-fn arp_across_vm_tap_with(options: &[&str], mtu: u32, multi_queue: bool) -> String {
+/// As [`arp_across_vm_tap`], the tap created with `IFF_MULTI_QUEUE` if `multi_queue`, by
+/// `vm_runs` VMs one after the other (each exits, and its tap goes with it).
+fn arp_across_vm_tap_with(options: &[&str], mtu: u32, multi_queue: bool, vm_runs: u32) -> String {
     let flags = if multi_queue { "0x0002|0x1000|0x0100" } else { "0x0002|0x1000" };
     let sw = Netns::new("fts");
     let vm1 = Netns::new("ftv");
@@ -90,25 +100,33 @@ while time.time()<end and not got:
 print('reply' if got else 'no reply',flush=True)
 "
     );
-    let mut child = std::process::Command::new("ip")
-        .args(["netns", "exec", &sw.name, "python3", "-c", &vm])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
-    let d = Daemon::start(&sw);
-    let mut args = vec!["add-br", "br0", "--", "add-port", "br0", &p, "--", "add-port", "br0", &tap];
-    args.extend(["--", "set", "interface", &tap, "type=tap"]);
-    args.extend(options);
-    d.cli(&args);
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
-    line.clear();
-    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
-    let _ = child.wait();
-    assert_eq!(line.trim(), "reply", "ARP across the VM's tap; log:\n{}", d.log());
-    d.log()
+    let mut daemon: Option<Daemon> = None;
+    for round in 0..vm_runs {
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", &sw.name, "python3", "-c", &vm])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        assert_eq!(line.trim(), "ready");
+        // The switch is configured once, with the first VM's tap; later VMs recreate the tap
+        // (a VM restarted) and the port must come back on its own.
+        let d = daemon.get_or_insert_with(|| {
+            let d = Daemon::start(&sw);
+            let mut args = vec!["add-br", "br0", "--", "add-port", "br0", &p, "--", "add-port", "br0", &tap];
+            args.extend(["--", "set", "interface", &tap, "type=tap"]);
+            args.extend(options);
+            d.cli(&args);
+            d
+        });
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"go\n").unwrap();
+        line.clear();
+        std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+        let _ = child.wait();
+        assert_eq!(line.trim(), "reply", "ARP across the VM's tap (VM run {round}); log:\n{}", d.log());
+    }
+    daemon.map(|d| d.log()).unwrap_or_default()
 }
