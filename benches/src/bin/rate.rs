@@ -10,6 +10,7 @@ use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
 use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use benches::rate::sys;
+use benches::rate::tap;
 use benches::rate::xdp::{Generator, Pace, Sink};
 use clap::Parser;
 use std::fmt::Write as _;
@@ -30,8 +31,9 @@ struct Args {
     /// setup-1000kflows, lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS
     /// 62..=1518; n may end in k), `setup-<n>flows` (flow setup: megaflows disabled in both
     /// switches, so each of n new 64B UDP headers is an upcall; new flows per second),
-    /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`, or
-    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all").
+    /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`,
+    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all"), or
+    /// `tap-rx-<size>b` / `tap-tx-<size>b` (VM tap -> switch -> port and back, not in "all").
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Seconds of traffic per scenario (after a warm-up of up to 0.5 s).
@@ -56,6 +58,10 @@ struct Args {
     /// Open vSwitch interface type of s0/s1.
     #[arg(long, default_value = "afxdp")]
     ovs_port_type: String,
+    /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`; `system` for the
+    /// AF_PACKET port, to compare).
+    #[arg(long, default_value = "tap")]
+    ferrovs_tap_type: String,
 }
 
 /// One scenario's parameters.
@@ -113,10 +119,10 @@ fn real_main() -> Result<()> {
         SCENARIOS.iter().map(|s| (*s).to_owned()).collect()
     } else {
         for s in &args.scenario {
-            if scenario(s).is_none() && gre::scenario_size(s).is_none() {
+            if scenario(s).is_none() && gre::scenario_size(s).is_none() && tap::scenario(s).is_none() {
                 bail!(
                     "unknown scenario {s}: <size>b-<n>flows (size 62..=1518 with FCS, n 1..=10000000, k = 1000), \
-                     lat-<percent>, idle, gre-<size>b, or all = {}",
+                     lat-<percent>, idle, gre-<size>b, tap-rx-<size>b, tap-tx-<size>b, or all = {}",
                     SCENARIOS.join(",")
                 );
             }
@@ -133,7 +139,11 @@ fn real_main() -> Result<()> {
         Some(d) => d.clone(),
         None => std::env::current_exe()?.parent().context("no exe dir")?.to_path_buf(),
     };
-    let opts = SwitchOptions { ferrovs_dir, ovs_port_type: args.ovs_port_type.clone() };
+    let opts = SwitchOptions {
+        ferrovs_dir,
+        ovs_port_type: args.ovs_port_type.clone(),
+        ferrovs_tap_type: args.ferrovs_tap_type.clone(),
+    };
     sys::catch_interrupts();
     remove_stale();
 
@@ -160,15 +170,15 @@ fn real_main() -> Result<()> {
             .iter()
             .filter_map(|n| gre::scenario_size(n).map(|s| (n.clone(), s, row_command(kind, n, &args))))
             .collect();
+        let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
+        let run = GreRun {
+            duration: Duration::from_secs_f64(args.duration),
+            warmup: Duration::from_secs_f64(args.duration.min(0.5)),
+            pace,
+            burst,
+            gen_cpu: args.gen_cpu,
+        };
         if !gre_names.is_empty() && !sys::interrupted() {
-            let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
-            let run = GreRun {
-                duration: Duration::from_secs_f64(args.duration),
-                warmup: Duration::from_secs_f64(args.duration.min(0.5)),
-                pace,
-                burst,
-                gen_cpu: args.gen_cpu,
-            };
             match gre::measure_gre(kind, &gre_names, &opts, &run) {
                 Ok((r, detail)) => {
                     rows.extend(r);
@@ -177,6 +187,22 @@ fn real_main() -> Result<()> {
                 Err(e) => {
                     eprintln!("rate: {} GRE: {e:#}", kind.name());
                     failures.push(format!("- {} (GRE): FAILED: {e:#}", kind.name()));
+                }
+            }
+        }
+        let tap_names: Vec<(String, tap::Direction, usize, String)> = names
+            .iter()
+            .filter_map(|n| tap::scenario(n).map(|(d, s)| (n.clone(), d, s, row_command(kind, n, &args))))
+            .collect();
+        if !tap_names.is_empty() && !sys::interrupted() {
+            match tap::measure_tap(kind, &tap_names, &opts, &run) {
+                Ok((r, detail)) => {
+                    rows.extend(r);
+                    details.push(format!("- {} (tap): {detail}", kind.name()));
+                }
+                Err(e) => {
+                    eprintln!("rate: {} tap: {e:#}", kind.name());
+                    failures.push(format!("- {} (tap): FAILED: {e:#}", kind.name()));
                 }
             }
         }
@@ -241,6 +267,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         }
         if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
             let _ = write!(c, " --pps {p}");
+        }
+        if kind == SwitchKind::Ferrovs && scenario.starts_with("tap-") && args.ferrovs_tap_type != "tap" {
+            let _ = write!(c, " --ferrovs-tap-type {}", args.ferrovs_tap_type);
         }
     }
     c
@@ -372,7 +401,7 @@ fn measure_setup(
     let r = r?;
     let secs = duration.as_secs_f64();
     let setups = (after? - before) as f64 / secs;
-    Ok(Row { scenario: format!("setup-{flows} ({:.0} new flows/s)", setups), switch: kind.name().into(), ..r })
+    Ok(Row { scenario: format!("setup-{flows} ({setups:.0} new flows/s)"), switch: kind.name().into(), ..r })
 }
 
 /// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
