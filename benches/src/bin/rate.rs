@@ -18,8 +18,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in priority order.
-const SCENARIOS: [&str; 8] =
-    ["64b-1flow", "64b-1kflows", "1500b-1flow", "64b-100kflows", "setup-1000kflows", "lat-10", "lat-50", "idle"];
+const SCENARIOS: [&str; 9] = [
+    "64b-1flow",
+    "64b-1kflows",
+    "1500b-1flow",
+    "64b-100kflows",
+    "setup-1000kflows",
+    "lat-10",
+    "lat-50",
+    "storm-100k",
+    "idle",
+];
 
 #[derive(Debug, Parser)]
 #[command(about = "ferrovs packet-rate harness: ferrovs, Open vSwitch and kernel XDP forwarding in one run")]
@@ -28,9 +37,11 @@ struct Args {
     #[arg(long, default_value = "ferrovs,ovs,kernel", value_delimiter = ',')]
     switch: Vec<String>,
     /// Scenarios (comma-separated), "all" = 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
-    /// setup-1000kflows, lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS
-    /// 62..=1518; n may end in k), `setup-<n>flows` (flow setup: megaflows disabled in both
+    /// setup-1000kflows, lat-10, lat-50, storm-100k, idle. Any `<size>b-<n>flows` (frame size with
+    /// FCS 62..=1518; n may end in k), `setup-<n>flows` (flow setup: megaflows disabled in both
     /// switches, so each of n new 64B UDP headers is an upcall; new flows per second),
+    /// `storm-<n>` (latency of 64B frames at --pps, default 50000/s, while stock `ovs-ofctl
+    /// add-flows` loads n flow_mods into the same table; n may end in k),
     /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`,
     /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all"), or
     /// `tap-rx-<size>b` / `tap-tx-<size>b` (VM tap -> switch -> port and back, not in "all").
@@ -69,6 +80,7 @@ struct Args {
 enum Scenario {
     Rate { size: usize, flows: u32 },
     Setup { flows: u32 },
+    Storm { flow_mods: u32 },
     Latency { percent: u32 },
     Idle,
 }
@@ -93,6 +105,13 @@ fn scenario(name: &str) -> Option<Scenario> {
     };
     if let Some(flows) = name.strip_prefix("setup-") {
         return Some(Scenario::Setup { flows: flow_count(flows)? });
+    }
+    if let Some(n) = name.strip_prefix("storm-") {
+        let n: u32 = match n.strip_suffix('k') {
+            Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+            None => n.parse().ok()?,
+        };
+        return (1..=1_000_000).contains(&n).then_some(Scenario::Storm { flow_mods: n });
     }
     let (size, flows) = name.split_once("b-")?;
     let size: usize = size.parse().ok()?;
@@ -319,6 +338,13 @@ fn measure_switch(
                 let row = measure_setup(kind, &topo, &sw, &sink, flows, args, duration)?;
                 Row { command, ..row }
             }
+            Scenario::Storm { flow_mods } => {
+                if kind == SwitchKind::Kernel {
+                    continue;
+                }
+                let row = measure_storm(kind, &topo, &sw, &sink, flow_mods, args, duration)?;
+                Row { command, ..row }
+            }
             Scenario::Latency { percent } => {
                 let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
                 generator.pin(args.gen_cpu);
@@ -404,6 +430,90 @@ fn measure_setup(
     Ok(Row { scenario: format!("setup-{flows} ({setups:.0} new flows/s)"), switch: kind.name().into(), ..r })
 }
 
+/// Forwarding during a flow-table storm: 64B frames of the forwarded flow at a fixed rate
+/// (`--pps`, default 50000/s, the same for every switch) while stock `ovs-ofctl add-flows` loads
+/// `flow_mods` priority-1 flows into table 0 (Neutron-like VLAN + MAC matches that the
+/// harness's frames never match, so the forwarding decision stays the same and only the cost of
+/// applying the changes shows). The row gives the latency and loss while the storm lasts; the
+/// label how long the storm took.
+fn measure_storm(
+    kind: SwitchKind,
+    topo: &Topology,
+    sw: &Switch,
+    sink: &Sink,
+    flow_mods: u32,
+    args: &Args,
+    duration: Duration,
+) -> Result<Row> {
+    use std::io::Write as _;
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    let target = sw.ofctl_target().context("no OpenFlow socket")?;
+    let file = std::env::temp_dir().join(format!("frate-storm-{}.txt", std::process::id()));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for i in 0..flow_mods {
+            writeln!(
+                f,
+                "table=0,priority=1,dl_vlan={},dl_dst=fa:16:3e:{:02x}:{:02x}:{:02x},actions=strip_vlan,output:2",
+                i % 4000 + 1,
+                (i >> 16) & 0xff,
+                (i >> 8) & 0xff,
+                i & 0xff
+            )?;
+        }
+    }
+    let pps = args.pps.unwrap_or(50_000.0);
+    let burst = burst_for(pps);
+    let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+    generator.pin(args.gen_cpu);
+    generator.run(&topo.gen, "g0", Duration::from_millis(500), Pace::Rate(pps), burst)?;
+    let started = std::time::Instant::now();
+    let mut storm = std::process::Command::new("ovs-ofctl")
+        .arg("add-flows")
+        .arg(&target)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running ovs-ofctl add-flows")?;
+    let r = measure(topo, sw, sink, &generator, duration, Pace::Rate(pps), burst);
+    // The storm is bounded: ovs-ofctl is killed if it outlasts the measurement by a minute.
+    let deadline = started + duration + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = storm.try_wait()? {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = storm.kill();
+            let _ = storm.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&file);
+    if status.is_none_or(|s| !s.success()) {
+        let mut err = String::new();
+        if let Some(mut e) = storm.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        bail!("ovs-ofctl add-flows {target} failed: {err}; switch log:\n{}", sw.log());
+    }
+    // Back to the one forwarding flow for the next scenario.
+    let _ = std::process::Command::new("ovs-ofctl").args(["del-flows", &target, "vlan_tci=0x1000/0x1000"]).status();
+    let r = r?;
+    let within = if took <= duration.as_secs_f64() { "within" } else { "outlasting" };
+    Ok(Row {
+        scenario: format!(
+            "storm-{flow_mods} ({:.3} Mpps, {flow_mods} flow_mods in {took:.1} s, {within} the run)",
+            pps / 1e6
+        ),
+        switch: kind.name().into(),
+        ..r
+    })
+}
+
 /// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
 /// 1..=64 frames.
 fn burst_for(pps: f64) -> u32 {
@@ -459,6 +569,7 @@ mod tests {
         assert!(matches!(scenario("128b-5kflows"), Some(Scenario::Rate { size: 128, flows: 5000 })));
         assert!(matches!(scenario("lat-90"), Some(Scenario::Latency { percent: 90 })));
         assert!(matches!(scenario("setup-500kflows"), Some(Scenario::Setup { flows: 500_000 })));
+        assert!(matches!(scenario("storm-100k"), Some(Scenario::Storm { flow_mods: 100_000 })));
         for bad in [
             "setup-0flows",
             "setup-",

@@ -355,6 +355,13 @@ impl Switch {
         Ok(s)
     }
 
+    /// The bridge's OpenFlow management socket, as stock `ovs-ofctl` takes it (both switches
+    /// put it at `<rundir>/br0.mgmt`); None for the kernel ceiling.
+    pub fn ofctl_target(&self) -> Option<String> {
+        let dir = self.dir.as_ref().filter(|_| self.kind != SwitchKind::Kernel)?;
+        Some(format!("unix:{}", dir.0.join("br0.mgmt").display()))
+    }
+
     /// Runs an appctl command (`ovs-appctl` / `ferrovs appctl`) on the switch.
     ///
     /// # Errors
