@@ -479,7 +479,7 @@ fn measure_storm(
         .context("running ovs-ofctl add-flows")?;
     let r = measure(topo, sw, sink, &generator, duration, Pace::Rate(pps), burst);
     // The storm is bounded: ovs-ofctl is killed if it outlasts the measurement by a minute.
-    let deadline = started + duration + Duration::from_secs(60);
+    let deadline = started + duration + Duration::from_mins(1);
     let status = loop {
         if let Some(st) = storm.try_wait()? {
             break Some(st);
