@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::frame::{lat_bucket, udp_frame, LAT_BUCKETS, MAGIC};
 use super::gre::GreRun;
@@ -26,7 +26,7 @@ use super::netns::{Topology, PARK};
 use super::report::{latency_percentiles, Row};
 use super::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use super::sys;
-use super::xdp::{GenReport, Generator, Pace, Sink, SinkCounters};
+use super::xdp::{paced, GenReport, Generator, Pace, Sink, SinkCounters};
 
 /// The VM's tap device.
 pub const TAP: &str = "vt0";
@@ -167,33 +167,16 @@ impl Vm {
                 if let Some(c) = cpu {
                     sys::pin_to_cpu(c).with_context(|| format!("pinning the VM writer to CPU {c}"))?;
                 }
-                let start = Instant::now();
-                let mut frames = 0u64;
-                let mut interrupted = false;
-                while start.elapsed() < duration {
-                    if sys::interrupted() {
-                        interrupted = true;
-                        break;
-                    }
-                    let n = match pace {
-                        Pace::FlatOut => 256,
-                        Pace::Rate(pps) => {
-                            let due = start + Duration::from_secs_f64(frames as f64 / pps);
-                            let now = Instant::now();
-                            if due > now {
-                                std::thread::sleep(due - now);
-                            }
-                            burst
-                        }
-                    };
+                paced(duration, pace, burst, 256, |n| {
+                    let mut sent = 0;
                     for _ in 0..n {
                         buf[at..at + 8].copy_from_slice(&sys::monotonic_ns().to_ne_bytes());
                         if sys::write_frame(fd, &buf).context("VM write into the tap")? {
-                            frames += 1;
+                            sent += 1;
                         }
                     }
-                }
-                Ok(GenReport { frames, elapsed: start.elapsed(), interrupted })
+                    Ok(Some(sent))
+                })
             })
             .join()
             .map_err(|_| anyhow::anyhow!("VM writer panicked"))?
