@@ -5,6 +5,9 @@
 //! A [`DpAction::TunnelPop`](flowtable::odp::DpAction::TunnelPop) hands the decapsulated frame
 //! back here (recirculation, as OVS's `recirc`): it enters again on the tunnel port its metadata
 //! selects, with `tun_src`/`tun_dst`/`tun_id` in its key, at most [`MAX_RECIRC_DEPTH`] times.
+//! A frame received on a port whose megaflow is exactly `tnl_pop` hands its outer frame and
+//! megaflow to the recirculation, so that the in-kernel fast path can offer the two megaflows
+//! as one decapsulation entry ([`Offload::consider_tunnel`]).
 //!
 //! [`Pmd::process_batch`] is pure apart from the [`DpSink`] it transmits through, so the same
 //! code runs in the daemon's threads and in tests.
@@ -232,12 +235,14 @@ impl Pmd {
                 self.ports.entry(in_port).or_default().rx_errors += 1;
                 continue;
             }
-            self.process_packet(state, bridge, in_port, &key, frame, sink, now, 0);
+            self.process_packet(state, bridge, in_port, &key, frame, sink, now, 0, None);
         }
     }
 
     /// Finds (or translates) the megaflow of one packet and executes it; decapsulated frames
-    /// it produces are processed again on their tunnel port.
+    /// it produces are processed again on their tunnel port. `outer`: for a frame decapsulated
+    /// from a received frame whose megaflow was exactly `tnl_pop`, that frame's input port,
+    /// bytes and megaflow.
     #[allow(clippy::too_many_arguments)]
     fn process_packet(
         &mut self,
@@ -249,6 +254,7 @@ impl Pmd {
         sink: &mut impl DpSink,
         now: Millis,
         depth: u32,
+        outer: Option<(DpPort, &[u8], &Arc<Megaflow>)>,
     ) {
         let (megaflows, emc) = self.caches.entry(bridge).or_default();
         let key = *key;
@@ -296,11 +302,16 @@ impl Pmd {
         flow.hit(1, len, now);
         if !self.caches_enabled {
             flow.push_stats(now);
-        } else if depth == 0 && state.offload_on {
-            self.offload.consider(in_port, frame, &flow, state.offload_stamp());
+        } else if state.offload_on {
+            if depth == 0 {
+                self.offload.consider(in_port, frame, &flow, state.offload_stamp());
+            } else if let Some((outer_port, outer_frame, outer_mf)) = outer {
+                self.offload.consider_tunnel(outer_port, outer_frame, outer_mf, frame, &flow, state.offload_stamp());
+            }
         }
         let mut rsink = RecircSink { inner: sink, pending: Vec::new() };
         execute(frame, &flow.actions, &mut rsink);
+        let pops = depth == 0 && matches!(flow.actions.as_slice(), [flowtable::odp::DpAction::TunnelPop]);
         for (md, mut inner) in rsink.pending {
             let Some((tbridge, tport, tdp)) = receive_port(&state.bridges, &md).filter(|_| depth < MAX_RECIRC_DEPTH)
             else {
@@ -320,7 +331,8 @@ impl Pmd {
             k.set(Field::TunId, u128::from(md.key.unwrap_or(0)));
             k.set(Field::TunSrc, u128::from(u32::from(md.src)));
             k.set(Field::TunDst, u128::from(u32::from(md.dst)));
-            self.process_packet(state, tbridge, tdp, &k, &mut inner, rsink.inner, now, depth + 1);
+            let outer = pops.then_some((in_port, frame.as_slice(), &flow));
+            self.process_packet(state, tbridge, tdp, &k, &mut inner, rsink.inner, now, depth + 1, outer);
         }
     }
 

@@ -21,14 +21,30 @@
 //!   Entries of dead megaflows and of older generations are removed at the next sweep.
 //! - **Statistics**: the program counts each entry; the sweep credits the megaflow, which
 //!   credits its OpenFlow rules as for userspace hits.
+//! - **GRE push**: a megaflow whose actions are exactly one tunnel push (38- or 42-byte header:
+//!   no GRE checksum or sequence) followed by one output becomes an entry that prepends the
+//!   header in XDP (outer length and checksum completed per frame) and redirects to the
+//!   underlay port; a frame that would exceed the underlay port's largest frame (its MTU + 18,
+//!   the slow path's limit) goes to userspace unchanged, which drops and counts it as today.
+//! - **GRE pop**: a GRE frame whose outer megaflow is exactly `tnl_pop` and whose decapsulated
+//!   frame's megaflow XDP can carry gets one combined entry keyed by the outer header key, the
+//!   GRE key and flags and the inner key ([`TnlKeyXdp`]): XDP strips the outer headers and runs
+//!   the inner actions. The outer key covers everything the outer megaflow and the choice of
+//!   tunnel port can depend on (outer addresses, TOS, TTL, GRE key; the parser demands a valid
+//!   outer checksum, no fragment or options, GRE flags exactly key or none, protocol 0x6558).
+//!   Both megaflows are credited.
 
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
-use ebpf::offload::{ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, MAX_MASKS};
-use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, XdpMode};
-use flowtable::odp::DpAction;
+use ebpf::offload::{
+    ip_header_sum, ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, ACT_TUNNEL_PUSH,
+    GRE_HLEN, GRE_KEY_HLEN, MAX_MASKS,
+};
+use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp, XdpMode};
+use flowtable::odp::{DpAction, TunnelPush};
 use flowtable::rule::Millis;
+use flowtable::tunnel::{ETH_TYPE_TEB, GRE_KEY};
 use flowtable::{DpPort, Field, FlowKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
@@ -51,6 +67,9 @@ pub struct OffloadPort {
     pub ndo_xmit: bool,
     /// The program instance ([`ebpf::XdpSteer::id`]).
     pub id: u32,
+    /// The largest frame the device takes (MTU + Ethernet header + one VLAN tag, as the
+    /// AF_XDP port's transmit check), the limit of a tunnel push towards it.
+    pub max_frame: u32,
 }
 
 /// Counters for `dpif/offload show`.
@@ -68,9 +87,92 @@ pub struct OffloadStats {
     pub bytes: u64,
 }
 
+/// An entry's key: a megaflow in the `flows` map, or a decapsulation entry in `tnl_flows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum EntryKey {
+    Flow(MaskedKeyXdp),
+    Tnl(TnlKeyXdp),
+}
+
+/// A noted entry's key: a megaflow's mask and masked key (its mask slot is chosen at install),
+/// or a decapsulation entry's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PendingKey {
+    Flow { mask: FlowKeyXdp, key: FlowKeyXdp },
+    Tnl(TnlKeyXdp),
+}
+
+/// A port's mask slots: the mask and how many entries use it.
+type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
+
+/// The slot holding `mask`, if any.
+fn slot_of(slots: Option<&MaskSlots>, mask: &FlowKeyXdp) -> Option<usize> {
+    slots?.iter().position(|m| m.is_some_and(|(x, _)| x == *mask))
+}
+
+impl EntryKey {
+    fn get(&self, steer: &ebpf::XdpSteer) -> Option<FlowActionsXdp> {
+        match self {
+            EntryKey::Flow(k) => steer.flow_get(k),
+            EntryKey::Tnl(k) => steer.tnl_get(k),
+        }
+    }
+
+    fn put(&self, steer: &mut ebpf::XdpSteer, entry: &FlowActionsXdp) -> ebpf::Result<()> {
+        match self {
+            EntryKey::Flow(k) => steer.flow_put(k, entry),
+            EntryKey::Tnl(k) => steer.tnl_put(k, entry),
+        }
+    }
+
+    fn del(&self, steer: &mut ebpf::XdpSteer) {
+        match self {
+            EntryKey::Flow(k) => steer.flow_del(k),
+            EntryKey::Tnl(k) => steer.tnl_del(k),
+        }
+    }
+}
+
+/// The megaflows an entry stands for: one, or for a decapsulation entry the outer one and the
+/// inner one (whose frames are `hlen` bytes shorter).
+#[derive(Debug, Clone)]
+struct Flows {
+    mf: Arc<Megaflow>,
+    inner: Option<(Arc<Megaflow>, u64)>,
+}
+
+impl Flows {
+    fn all(&self) -> impl Iterator<Item = &Arc<Megaflow>> {
+        std::iter::once(&self.mf).chain(self.inner.as_ref().map(|(m, _)| m))
+    }
+
+    fn same(&self, other: &Flows) -> bool {
+        Arc::ptr_eq(&self.mf, &other.mf)
+            && match (&self.inner, &other.inner) {
+                (None, None) => true,
+                (Some((a, _)), Some((b, _))) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+
+    fn is_dead(&self) -> bool {
+        self.all().any(|m| m.is_dead())
+    }
+
+    fn add_entries(&self, n: i32) {
+        for m in self.all() {
+            if n > 0 {
+                m.xdp_entries.fetch_add(1, Ordering::Relaxed);
+            } else {
+                m.xdp_entries.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Installed {
-    mf: Arc<Megaflow>,
+    flows: Flows,
     generation: u64,
     packets: u64,
     bytes: u64,
@@ -79,14 +181,10 @@ struct Installed {
 #[derive(Debug)]
 struct Pending {
     in_port: DpPort,
-    mask: FlowKeyXdp,
-    key: FlowKeyXdp,
-    mf: Arc<Megaflow>,
+    key: PendingKey,
+    flows: Flows,
     entry: FlowActionsXdp,
 }
-
-/// A port's mask slots: the mask and how many entries use it.
-type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
 
 /// How the open ports changed (see [`Offload::sync_ports`]).
 #[derive(Debug, Default)]
@@ -102,7 +200,7 @@ pub struct PortsChange {
 pub struct Offload {
     /// Ports with an XDP program.
     pub ports: BTreeMap<DpPort, OffloadPort>,
-    installed: HashMap<(DpPort, MaskedKeyXdp), Installed>,
+    installed: HashMap<(DpPort, EntryKey), Installed>,
     masks: BTreeMap<DpPort, MaskSlots>,
     pending: Vec<Pending>,
     /// Counters.
@@ -166,9 +264,50 @@ pub fn translate(
                 e.flags |= ACT_OUTPUT;
                 e.out_ifindex = target.ifindex;
             }
+            DpAction::TunnelPush(push) if actions.len() == 1 => return translate_push(push, in_port, ports),
             _ => return None,
         }
     }
+    Some(e)
+}
+
+/// The entry of a megaflow that is one tunnel push with one output: a GRE header without
+/// checksum or sequence number (38 or 42 bytes), sent to an offload target.
+fn translate_push(
+    push: &TunnelPush,
+    in_port: &OffloadPort,
+    ports: &BTreeMap<DpPort, OffloadPort>,
+) -> Option<FlowActionsXdp> {
+    let [DpAction::Output(p)] = push.actions.as_slice() else { return None };
+    let target = ports.get(p)?;
+    if in_port.native && !target.ndo_xmit {
+        return None;
+    }
+    let h = push.header.as_slice();
+    let key = match h.len() {
+        GRE_HLEN => false,
+        GRE_KEY_HLEN => true,
+        _ => return None,
+    };
+    let flags = u16::from_be_bytes([h[34], h[35]]);
+    // Untagged IPv4 without options carrying GRE; flags exactly what the length says.
+    if h[12..14] != [0x08, 0x00]
+        || h[14] != 0x45
+        || h[23] != flowtable::field::ipproto::GRE
+        || flags != if key { GRE_KEY } else { 0 }
+        || u16::from_be_bytes([h[36], h[37]]) != ETH_TYPE_TEB
+    {
+        return None;
+    }
+    let mut e = FlowActionsXdp {
+        flags: ACT_TUNNEL_PUSH | ACT_OUTPUT,
+        out_ifindex: target.ifindex,
+        tnl_len: u16::try_from(h.len()).ok()?,
+        tnl_max: u16::try_from(target.max_frame).unwrap_or(u16::MAX),
+        tnl_sum: ip_header_sum(h)?,
+        ..FlowActionsXdp::default()
+    };
+    e.tnl_header[..h.len()].copy_from_slice(h);
     Some(e)
 }
 
@@ -195,72 +334,138 @@ impl Offload {
         let Some(header) = FlowKeyXdp::parse(frame) else { return };
         let mask = xdp_mask_of(&mf.mask);
         let key = header.and(&mask);
-        let slot = self.masks.get(&in_port).and_then(|s| s.iter().position(|m| m.is_some_and(|(x, _)| x == mask)));
-        if let Some(slot) = slot {
-            let mk = MaskedKeyXdp { mask_id: slot as u32, pad: 0, key };
-            if let Some(i) = self.installed.get(&(in_port, mk)) {
-                if i.generation == stamp && Arc::ptr_eq(&i.mf, mf) {
-                    return;
-                }
-            }
+        entry.generation = stamp;
+        self.note(in_port, PendingKey::Flow { mask, key }, Flows { mf: Arc::clone(mf), inner: None }, entry);
+    }
+
+    /// Notes that the GRE frame `outer`, received on `in_port`, was handled by `outer_mf`
+    /// (exactly `tnl_pop`) and its decapsulated frame `inner` by `inner_mf`, in generation
+    /// `stamp`: if XDP can carry both, a decapsulation entry is installed at the next
+    /// [`Offload::install`].
+    pub fn consider_tunnel(
+        &mut self,
+        in_port: DpPort,
+        outer: &[u8],
+        outer_mf: &Arc<Megaflow>,
+        inner: &[u8],
+        inner_mf: &Arc<Megaflow>,
+        stamp: u64,
+    ) {
+        let Some(port) = self.ports.get(&in_port) else { return };
+        if !matches!(outer_mf.actions.as_slice(), [DpAction::TunnelPop])
+            || outer_mf.mask.get(Field::TcpFlags) != 0
+            || inner_mf.mask.get(Field::TcpFlags) != 0
+        {
+            return;
         }
-        if self.pending.iter().any(|p| p.in_port == in_port && p.mask == mask && p.key == key) {
+        let Some(mut entry) = translate(&inner_mf.actions, port, &self.ports) else { return };
+        // Popping then pushing again would need a second size check after the frame changed.
+        if entry.flags & ACT_TUNNEL_PUSH != 0 {
+            return;
+        }
+        let Some((key, hlen)) = TnlKeyXdp::parse(outer) else { return };
+        if outer.get(hlen..) != Some(inner) {
             return;
         }
         entry.generation = stamp;
-        self.pending.push(Pending { in_port, mask, key, mf: Arc::clone(mf), entry });
+        let flows = Flows { mf: Arc::clone(outer_mf), inner: Some((Arc::clone(inner_mf), hlen as u64)) };
+        self.note(in_port, PendingKey::Tnl(key), flows, entry);
+    }
+
+    /// The installed key of a noted one (a megaflow's mask must already have a slot).
+    fn installed_key(&self, in_port: DpPort, key: &PendingKey) -> Option<EntryKey> {
+        match key {
+            PendingKey::Flow { mask, key } => {
+                let slot = slot_of(self.masks.get(&in_port), mask)?;
+                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: *key }))
+            }
+            PendingKey::Tnl(k) => Some(EntryKey::Tnl(*k)),
+        }
+    }
+
+    fn note(&mut self, in_port: DpPort, key: PendingKey, flows: Flows, entry: FlowActionsXdp) {
+        if let Some(i) = self.installed_key(in_port, &key).and_then(|k| self.installed.get(&(in_port, k))) {
+            if i.generation == entry.generation && i.flows.same(&flows) {
+                return;
+            }
+        }
+        if self.pending.iter().any(|p| p.in_port == in_port && p.key == key) {
+            return;
+        }
+        self.pending.push(Pending { in_port, key, flows, entry });
     }
 
     /// Installs the entries noted since the last call.
     pub fn install(&mut self, netdevs: &mut Netdevs, now: Millis) {
         for p in std::mem::take(&mut self.pending) {
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
-            let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
-            let slot = if let Some(i) = slots.iter().position(|m| m.is_some_and(|(x, _)| x == p.mask)) {
-                i
-            } else if let Some(i) = slots.iter().position(Option::is_none) {
-                if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask: p.mask }) {
-                    log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
-                    self.stats.install_failures += 1;
-                    continue;
+            // A megaflow's mask takes a slot (a new one is written into the program first).
+            let key = match p.key {
+                PendingKey::Tnl(k) => EntryKey::Tnl(k),
+                PendingKey::Flow { mask, key } => {
+                    let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
+                    let slot = if let Some(i) = slot_of(Some(slots), &mask) {
+                        i
+                    } else if let Some(i) = slots.iter().position(Option::is_none) {
+                        if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask }) {
+                            log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
+                            self.stats.install_failures += 1;
+                            continue;
+                        }
+                        slots[i] = Some((mask, 0));
+                        i
+                    } else {
+                        // Every mask slot taken: this megaflow stays in userspace.
+                        self.stats.install_failures += 1;
+                        continue;
+                    };
+                    EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key })
                 }
-                slots[i] = Some((p.mask, 0));
-                i
-            } else {
-                // Every mask slot taken: this megaflow stays in userspace.
-                self.stats.install_failures += 1;
-                continue;
             };
-            let mk = MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: p.key };
-            // Replacing an entry (same mask and key, older generation) keeps the slot's count.
-            let replaced = self.installed.remove(&(p.in_port, mk));
+            // Replacing an entry (same key, older generation) keeps its mask slot's count.
+            let replaced = self.installed.remove(&(p.in_port, key));
             if let Some(old) = &replaced {
-                if let Some(v) = steer.flow_get(&mk) {
+                if let Some(v) = key.get(steer) {
                     credit(&mut self.stats, old, &v, now);
                 }
-                old.mf.xdp_entries.fetch_sub(1, Ordering::Relaxed);
+                old.flows.add_entries(-1);
             }
-            match steer.flow_put(&mk, &p.entry) {
+            match key.put(steer, &p.entry) {
                 Ok(()) => {
                     self.stats.installs += 1;
-                    p.mf.xdp_entries.fetch_add(1, Ordering::Relaxed);
-                    if let (None, Some((_, uses))) = (&replaced, &mut slots[slot]) {
-                        *uses += 1;
+                    p.flows.add_entries(1);
+                    if replaced.is_none() {
+                        self.mask_uses(p.in_port, &key, 1, steer);
                     }
-                    let i = Installed { mf: p.mf, generation: p.entry.generation, packets: 0, bytes: 0 };
-                    self.installed.insert((p.in_port, mk), i);
+                    let i = Installed { flows: p.flows, generation: p.entry.generation, packets: 0, bytes: 0 };
+                    self.installed.insert((p.in_port, key), i);
                 }
                 Err(e) => {
                     self.stats.install_failures += 1;
                     log::debug!("XDP flow install on port {}: {e}", p.in_port.0);
                     if replaced.is_some() {
-                        // The old entry is gone from our books: it no longer counts.
-                        steer.flow_del(&mk);
-                    }
-                    if replaced.is_some() || slots[slot].is_some_and(|(_, uses)| uses == 0) {
-                        release(slots, steer, slot);
+                        // The old entry is gone from our books: it must not stay in the program.
+                        key.del(steer);
+                        self.mask_uses(p.in_port, &key, -1, steer);
+                    } else {
+                        self.mask_uses(p.in_port, &key, 0, steer);
                     }
                 }
+            }
+        }
+    }
+
+    /// Counts `delta` entries more (or fewer) on the mask slot of a megaflow entry; a slot left
+    /// unused is freed in the program too.
+    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: i32, steer: &mut ebpf::XdpSteer) {
+        let EntryKey::Flow(k) = key else { return };
+        let Some(slot) = self.masks.get_mut(&port).and_then(|s| s.get_mut(k.mask_id as usize)) else { return };
+        let Some((_, uses)) = slot else { return };
+        *uses = uses.saturating_add_signed(delta as isize);
+        if *uses == 0 {
+            *slot = None;
+            if let Err(e) = steer.mask_set(k.mask_id, &MaskXdp::default()) {
+                log::debug!("XDP mask removal: {e}");
             }
         }
     }
@@ -274,27 +479,24 @@ impl Offload {
         }
         let start = if n <= READS_PER_SWEEP { 0 } else { self.cursor % n };
         self.cursor = start + READS_PER_SWEEP;
-        let keys: Vec<(DpPort, MaskedKeyXdp)> =
-            self.installed.keys().skip(start).take(READS_PER_SWEEP).copied().collect();
+        let keys: Vec<(DpPort, EntryKey)> = self.installed.keys().skip(start).take(READS_PER_SWEEP).copied().collect();
         for k in keys {
             let steer = netdevs.get_mut(&k.0).and_then(|d| d.xdp());
             let Some(inst) = self.installed.get_mut(&k) else { continue };
-            let value = steer.as_ref().and_then(|s| s.flow_get(&k.1));
+            let value = steer.as_ref().and_then(|s| k.1.get(s));
             if let Some(v) = &value {
                 credit(&mut self.stats, inst, v, now);
                 inst.packets = v.packets;
                 inst.bytes = v.bytes;
             }
-            if value.is_none() || inst.mf.is_dead() || inst.generation != stamp {
+            if value.is_none() || inst.flows.is_dead() || inst.generation != stamp {
                 if let Some(old) = self.installed.remove(&k) {
-                    old.mf.xdp_entries.fetch_sub(1, Ordering::Relaxed);
+                    old.flows.add_entries(-1);
                 }
                 self.stats.removals += 1;
                 if let Some(s) = steer {
-                    s.flow_del(&k.1);
-                    if let Some(slots) = self.masks.get_mut(&k.0) {
-                        release(slots, s, k.1.mask_id as usize);
-                    }
+                    k.1.del(s);
+                    self.mask_uses(k.0, &k.1, -1, s);
                 }
             }
         }
@@ -318,6 +520,7 @@ impl Offload {
                 native: steer.mode() == XdpMode::Native,
                 ndo_xmit: ndo_xmit(ifindex),
                 id: steer.id(),
+                max_frame: max_frame(ifindex),
             };
             match steer.generation_handle() {
                 Ok(g) => {
@@ -338,13 +541,16 @@ impl Offload {
     }
 
     /// Re-reads which ports take redirected frames (a veth's peer may have started or stopped
-    /// its NAPI); returns whether any changed (the caller then retires every entry).
+    /// its NAPI) and their MTUs; returns whether any changed (the caller then retires every
+    /// entry).
     pub fn refresh_targets(&mut self) -> bool {
         let mut changed = false;
         for p in self.ports.values_mut() {
             let now = ndo_xmit(p.ifindex);
-            changed |= now != p.ndo_xmit;
+            let max = max_frame(p.ifindex);
+            changed |= now != p.ndo_xmit || max != p.max_frame;
             p.ndo_xmit = now;
+            p.max_frame = max;
         }
         changed
     }
@@ -355,22 +561,10 @@ impl Offload {
         self.installed.retain(|k, i| {
             let keep = k.0 != port;
             if !keep {
-                i.mf.xdp_entries.fetch_sub(1, Ordering::Relaxed);
+                i.flows.add_entries(-1);
             }
             keep
         });
-    }
-}
-
-/// One entry fewer uses mask `slot`; the last one frees the slot in the program too.
-fn release(slots: &mut MaskSlots, steer: &mut ebpf::XdpSteer, slot: usize) {
-    let Some(Some((_, uses))) = slots.get_mut(slot) else { return };
-    *uses = uses.saturating_sub(1);
-    if *uses == 0 {
-        slots[slot] = None;
-        if let Err(e) = steer.mask_set(slot as u32, &MaskXdp::default()) {
-            log::debug!("XDP mask removal: {e}");
-        }
     }
 }
 
@@ -378,10 +572,29 @@ fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: M
     let dp = v.packets.saturating_sub(inst.packets);
     let db = v.bytes.saturating_sub(inst.bytes);
     if dp > 0 {
-        inst.mf.hit(dp, db, now);
+        inst.flows.mf.hit(dp, db, now);
+        if let Some((inner, hlen)) = &inst.flows.inner {
+            inner.hit(dp, db.saturating_sub(dp * hlen), now);
+        }
         stats.packets += dp;
         stats.bytes += db;
     }
+}
+
+/// The largest frame interface `ifindex` takes (MTU + 18, as [`crate::netdev`]'s AF_XDP
+/// transmit check); 0 (no tunnel push towards it) when it cannot be read.
+fn max_frame(ifindex: u32) -> u32 {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has IF_NAMESIZE bytes, as if_indextoname requires; it writes a
+    // NUL-terminated name there or returns NULL.
+    let p = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: if_indextoname succeeded, so `name` holds a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    let Ok(name) = name.to_str() else { return 0 };
+    crate::sys::mtu(name).map_or(0, |m| m.saturating_add(18))
 }
 
 fn ndo_xmit(ifindex: u32) -> bool {
@@ -399,7 +612,7 @@ mod tests {
     use super::*;
 
     fn ports() -> BTreeMap<DpPort, OffloadPort> {
-        let p = |ifindex, ndo_xmit| OffloadPort { ifindex, native: true, ndo_xmit, id: ifindex };
+        let p = |ifindex, ndo_xmit| OffloadPort { ifindex, native: true, ndo_xmit, id: ifindex, max_frame: 1518 };
         BTreeMap::from([(DpPort(1), p(11, true)), (DpPort(2), p(12, true)), (DpPort(3), p(13, false))])
     }
 
@@ -455,5 +668,48 @@ mod tests {
         // A generic-mode input port may redirect to any port.
         let generic = OffloadPort { native: false, ..in_port };
         assert!(translate(&[DpAction::Output(DpPort(3))], &generic, &ports).is_some());
+    }
+
+    fn gre_push(key: Option<u32>, csum: bool, out: DpPort) -> DpAction {
+        let header = flowtable::tunnel::build_gre_header(&flowtable::tunnel::HeaderParams {
+            eth_dst: [2, 0, 0, 0, 0, 0xb],
+            eth_src: [2, 0, 0, 0, 0, 0xa],
+            ip_src: std::net::Ipv4Addr::new(172, 31, 1, 1),
+            ip_dst: std::net::Ipv4Addr::new(172, 31, 1, 2),
+            ttl: 64,
+            tos: 0x10,
+            dont_fragment: true,
+            key,
+            csum,
+        });
+        DpAction::TunnelPush(Box::new(TunnelPush {
+            tnl_port: DpPort(7),
+            header,
+            out_port: out,
+            actions: vec![DpAction::Output(out)],
+        }))
+    }
+
+    #[test]
+    fn carries_a_gre_push_exactly_as_the_slow_path_encapsulates() {
+        let ports = ports();
+        let in_port = ports[&DpPort(1)];
+        let frame: Vec<u8> = (0..100u8).collect();
+        for key in [Some(5), None] {
+            let push = gre_push(key, false, DpPort(2));
+            let e = translate(std::slice::from_ref(&push), &in_port, &ports).unwrap();
+            assert_eq!((e.flags, e.out_ifindex, e.tnl_max), (ACT_TUNNEL_PUSH | ACT_OUTPUT, 12, 1518));
+            let DpAction::TunnelPush(p) = &push else { unreachable!() };
+            assert_eq!(e.tunnel_push(&frame).unwrap(), flowtable::tunnel::encapsulate(&frame, &p.header));
+            // Too large for the underlay port once encapsulated: userspace.
+            let big = vec![0u8; 1518 - usize::from(e.tnl_len) + 1];
+            assert!(e.tunnel_push(&big).is_none());
+        }
+        let no = |acts: &[DpAction]| assert!(translate(acts, &in_port, &ports).is_none(), "{acts:?}");
+        // GRE checksum, a target without ndo_xdp_xmit, other actions around the push.
+        no(&[gre_push(Some(5), true, DpPort(2))]);
+        no(&[gre_push(Some(5), false, DpPort(3))]);
+        no(&[DpAction::PopVlan, gre_push(Some(5), false, DpPort(2))]);
+        no(&[gre_push(Some(5), false, DpPort(2)), DpAction::Output(DpPort(2))]);
     }
 }

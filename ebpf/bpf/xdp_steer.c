@@ -9,6 +9,10 @@
 //    installs an entry when a frame hits a cached megaflow whose actions XDP can carry, and
 //    bumps the generation whenever anything that can change a translation changes, which
 //    retires every entry at once (generation 0: fast path off).
+//    GRE: an entry may instead prepend a stored outer Ethernet/IPv4/GRE header (tunnel push,
+//    completing the outer total length and header checksum per frame) and redirect to the
+//    underlay port; a GRE frame whose outer headers and inner frame have an exact entry in
+//    `tnl_flows` loses its outer headers (tunnel pop) and gets the inner entry's actions.
 // 2. Everything else (and every frame the parser below does not take: ARP, IPv6, IPv4 with
 //    options or fragments, two VLAN tags, a partial TCP/UDP checksum left by a local sender)
 //    goes to the AF_XDP socket of its rx queue, registered in `xsks`; frames of queues
@@ -62,6 +66,13 @@ struct flow_key {
 #define ACT_SET_ETH_SRC 4
 #define ACT_SET_ETH_DST 8
 #define ACT_OUTPUT 16  // else drop
+#define ACT_TUNNEL_PUSH 32  // alone with ACT_OUTPUT: prepend tnl_header, then redirect
+
+// Outer Ethernet + IPv4 (no options) + GRE header lengths: without and with the key field.
+#define GRE_HLEN 38
+#define GRE_KEY_HLEN 42
+#define GRE_FLAG_KEY 0x2000
+#define ETH_P_TEB_ 0x6558
 
 struct flow_actions {
 	__u64 generation;
@@ -73,7 +84,10 @@ struct flow_actions {
 	__be16 push_tci;
 	__u8 eth_src[6];
 	__u8 eth_dst[6];
-	__u8 pad[8];
+	__u16 tnl_len;      // GRE_HLEN or GRE_KEY_HLEN
+	__u16 tnl_max;      // largest encapsulated frame the underlay port takes; larger: userspace
+	__u32 tnl_sum;      // sum of the outer IPv4 header's 16-bit words (host order), length and checksum 0
+	__u8 tnl_header[48];
 };
 
 // A megaflow's key: which mask, and the header key under it.
@@ -111,6 +125,24 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } generation SEC(".maps");
+
+// A GRE frame to decapsulate (72 bytes): its outer header key (untagged IPv4 carrying GRE),
+// GRE key and flags (GRE_FLAG_KEY or 0: no checksum, sequence or routing), and the inner
+// frame's key. Mirrored by `ebpf::TnlKeyXdp`.
+struct tnl_key {
+	struct flow_key outer;
+	__be32 gre_key;
+	__be16 gre_flags;
+	__u16 pad;
+	struct flow_key inner;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FERROVS_MAX_FLOWS);
+	__type(key, struct tnl_key);
+	__type(value, struct flow_actions);
+} tnl_flows SEC(".maps");
 
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88a8
@@ -225,10 +257,52 @@ static __always_inline int parse(void *data, void *end, struct flow_key *key)
 	return 0;
 }
 
-// Runs the entry's actions; returns the XDP verdict, or -1 to hand the frame to userspace.
+// Tunnel push: prepends the stored header, completes the outer IPv4 total length and header
+// checksum as flowtable::tunnel::encapsulate does, and redirects. Returns -2 (frame untouched:
+// userspace) for a frame too large for the underlay port once encapsulated, -1 on failure.
+static __always_inline int tunnel_push(struct xdp_md *ctx, struct flow_actions *a)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u32 len = end - data;
+	__u32 hlen = a->tnl_len;
+	if (len + hlen > a->tnl_max)
+		return -2;
+	if (hlen == GRE_KEY_HLEN) {
+		if (bpf_xdp_adjust_head(ctx, -GRE_KEY_HLEN))
+			return -2;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (data + GRE_KEY_HLEN > end)
+			return -1;
+		__builtin_memcpy(data, a->tnl_header, GRE_KEY_HLEN);
+	} else if (hlen == GRE_HLEN) {
+		if (bpf_xdp_adjust_head(ctx, -GRE_HLEN))
+			return -2;
+		data = (void *)(long)ctx->data;
+		end = (void *)(long)ctx->data_end;
+		if (data + GRE_HLEN > end)
+			return -1;
+		__builtin_memcpy(data, a->tnl_header, GRE_HLEN);
+	} else {
+		return -2;
+	}
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	if ((void *)(ip + 1) > end)
+		return -1;
+	__u16 tot = (__u16)(len + hlen - sizeof(struct ethhdr));
+	ip->tot_len = bpf_htons(tot);
+	ip->check = bpf_htons((__u16)~csum_fold(a->tnl_sum + tot));
+	return bpf_redirect(a->out_ifindex, 0);
+}
+
+// Runs the entry's actions; returns the XDP verdict, -1 when the frame may have been changed
+// and must be dropped, -2 to hand the (unchanged) frame to userspace.
 static __always_inline int execute(struct xdp_md *ctx, struct flow_actions *a)
 {
 	__u32 flags = a->flags;
+	if (flags & ACT_TUNNEL_PUSH)
+		return tunnel_push(ctx, a);
 	if (flags & ACT_POP_VLAN) {
 		void *data = (void *)(long)ctx->data;
 		void *end = (void *)(long)ctx->data_end;
@@ -277,45 +351,108 @@ static __always_inline int execute(struct xdp_md *ctx, struct flow_actions *a)
 	return XDP_DROP;
 }
 
+// Tunnel pop: for an untagged IPv4 GRE frame (`outer`, already parsed: no options, no
+// fragment, valid header checksum) with exactly its IPv4 length, GRE flags KEY or none and
+// protocol Ethernet, whose outer key, GRE key and inner key have an entry of generation `gen`:
+// strips the outer headers and runs the entry's (inner) actions. Returns the XDP verdict, -1
+// to drop, -2 to hand the frame (unchanged) to userspace.
+static __always_inline int tunnel_pop(struct xdp_md *ctx, struct flow_key *outer, __u64 gen)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
+	if ((void *)(ip + 1) > end)
+		return -2;
+	__u32 len = end - data;
+	// Ethernet padding after the IPv4 packet: userspace trims it.
+	if (len != sizeof(struct ethhdr) + bpf_ntohs(ip->tot_len))
+		return -2;
+	__u8 *gre = (__u8 *)(ip + 1);
+	if (gre + 8 > (__u8 *)end)
+		return -2;
+	if (*(__be16 *)(gre + 2) != bpf_htons(ETH_P_TEB_))
+		return -2;
+	struct tnl_key tk = {};
+	__builtin_memcpy(&tk.outer, outer, sizeof(tk.outer));
+	__be16 flags = *(__be16 *)gre;
+	__u32 hlen;
+	if (flags == bpf_htons(GRE_FLAG_KEY)) {
+		tk.gre_flags = flags;
+		tk.gre_key = *(__be32 *)(gre + 4);
+		hlen = GRE_KEY_HLEN;
+	} else if (flags == 0) {
+		hlen = GRE_HLEN;
+	} else {
+		return -2;
+	}
+	if (parse(data + hlen, end, &tk.inner))
+		return -2;
+	struct flow_actions *a = bpf_map_lookup_elem(&tnl_flows, &tk);
+	if (!a || a->generation != gen)
+		return -2;
+	if (hlen == GRE_KEY_HLEN) {
+		if (bpf_xdp_adjust_head(ctx, GRE_KEY_HLEN))
+			return -2;
+	} else if (bpf_xdp_adjust_head(ctx, GRE_HLEN)) {
+		return -2;
+	}
+	int verdict = execute(ctx, a);
+	if (verdict < 0)
+		return -1;
+	__sync_fetch_and_add(&a->packets, 1);
+	__sync_fetch_and_add(&a->bytes, len);
+	return verdict;
+}
+
 SEC("xdp")
 int xdp_steer(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
 	__u64 *gen = bpf_map_lookup_elem(&generation, &zero);
-	if (gen && *gen) {
-		void *data = (void *)(long)ctx->data;
-		void *end = (void *)(long)ctx->data_end;
-		struct flow_key key = {};
-		if (parse(data, end, &key) == 0) {
-			__u64 *k = (__u64 *)&key;
-			// Tuple-space search: megaflows never overlap, so the first hit is the one.
-			for (__u32 i = 0; i < FERROVS_MAX_MASKS; i++) {
-				struct mask_slot *m = bpf_map_lookup_elem(&masks, &i);
-				if (!m || !m->in_use)
-					continue;
-				__u64 *mw = (__u64 *)&m->mask;
-				struct masked_key mk = { .mask_id = i };
-				__u64 *o = (__u64 *)&mk.key;
-				o[0] = k[0] & mw[0];
-				o[1] = k[1] & mw[1];
-				o[2] = k[2] & mw[2];
-				o[3] = k[3] & mw[3];
-				struct flow_actions *a = bpf_map_lookup_elem(&flows, &mk);
-				if (!a || a->generation != *gen)
-					continue;
-				__u64 len = end - data;
-				int verdict = execute(ctx, a);
-				if (verdict >= 0) {
-					__sync_fetch_and_add(&a->packets, 1);
-					__sync_fetch_and_add(&a->bytes, len);
-					return verdict;
-				}
-				// A failed header adjustment may have moved the frame: drop rather than
-				// hand userspace a half-rewritten frame.
-				return XDP_DROP;
-			}
+	if (!gen || !*gen)
+		goto slow_path;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct flow_key key = {};
+	if (parse(data, end, &key))
+		goto slow_path;
+	__u64 *k = (__u64 *)&key;
+	// Tuple-space search: megaflows never overlap, so the first hit is the one.
+	for (__u32 i = 0; i < FERROVS_MAX_MASKS; i++) {
+		struct mask_slot *m = bpf_map_lookup_elem(&masks, &i);
+		if (!m || !m->in_use)
+			continue;
+		__u64 *mw = (__u64 *)&m->mask;
+		struct masked_key mk = { .mask_id = i };
+		__u64 *o = (__u64 *)&mk.key;
+		o[0] = k[0] & mw[0];
+		o[1] = k[1] & mw[1];
+		o[2] = k[2] & mw[2];
+		o[3] = k[3] & mw[3];
+		struct flow_actions *a = bpf_map_lookup_elem(&flows, &mk);
+		if (!a || a->generation != *gen)
+			continue;
+		__u64 len = end - data;
+		int verdict = execute(ctx, a);
+		if (verdict >= 0) {
+			__sync_fetch_and_add(&a->packets, 1);
+			__sync_fetch_and_add(&a->bytes, len);
+			return verdict;
 		}
+		// -1: a failed header adjustment may have moved the frame: drop rather than hand
+		// userspace a half-rewritten frame. -2: the entry leaves this frame to userspace.
+		if (verdict == -1)
+			return XDP_DROP;
+		goto slow_path;
 	}
+	if (key.nw_proto == IPPROTO_GRE && key.vlan_tci == 0 && key.eth_type == bpf_htons(ETH_P_IP)) {
+		int verdict = tunnel_pop(ctx, &key, *gen);
+		if (verdict >= 0)
+			return verdict;
+		if (verdict == -1)
+			return XDP_DROP;
+	}
+slow_path:
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 

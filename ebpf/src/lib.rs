@@ -15,7 +15,7 @@ use aya::maps::{Array, HashMap, IterableMap, XskMap};
 use aya::programs::xdp::XdpLinkId;
 use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
-pub use offload::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp};
+pub use offload::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp};
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::AsRawFd;
@@ -35,6 +35,7 @@ const XSK_MAP: &str = "xsks";
 const FLOWS_MAP: &str = "flows";
 const GENERATION_MAP: &str = "generation";
 const MASKS_MAP: &str = "masks";
+const TNL_FLOWS_MAP: &str = "tnl_flows";
 
 /// What went wrong loading, attaching or feeding the XDP program.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +124,7 @@ pub struct XdpSteer {
     xsks: XskMap<aya::maps::MapData>,
     flows: HashMap<aya::maps::MapData, MaskedKeyXdp, FlowActionsXdp>,
     masks: Array<aya::maps::MapData, MaskXdp>,
+    tnl_flows: HashMap<aya::maps::MapData, TnlKeyXdp, FlowActionsXdp>,
     generation: Array<aya::maps::MapData, u64>,
     link: Option<XdpLinkId>,
     ifindex: u32,
@@ -161,6 +163,10 @@ impl XdpSteer {
         let map = ebpf.take_map(FLOWS_MAP).ok_or_else(|| Error::Load(format!("the object has no {FLOWS_MAP} map")))?;
         let flows = HashMap::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
         let map = ebpf
+            .take_map(TNL_FLOWS_MAP)
+            .ok_or_else(|| Error::Load(format!("the object has no {TNL_FLOWS_MAP} map")))?;
+        let tnl_flows = HashMap::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
+        let map = ebpf
             .take_map(GENERATION_MAP)
             .ok_or_else(|| Error::Load(format!("the object has no {GENERATION_MAP} map")))?;
         let generation = Array::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
@@ -189,6 +195,7 @@ impl XdpSteer {
                         xsks,
                         flows,
                         masks,
+                        tnl_flows,
                         generation,
                         link: Some(link),
                         ifindex,
@@ -262,6 +269,24 @@ impl XdpSteer {
     pub fn flow_del(&mut self, key: &MaskedKeyXdp) {
         let _ = self.flows.remove(key);
     }
+
+    /// Installs (or replaces) the decapsulation entry of `key`.
+    ///
+    /// # Errors
+    /// The kernel's answer (E2BIG when the map is full).
+    pub fn tnl_put(&mut self, key: &TnlKeyXdp, actions: &FlowActionsXdp) -> Result<()> {
+        self.tnl_flows.insert(key, actions, 0).map_err(|e| Error::Flows(chain(&e)))
+    }
+
+    /// The decapsulation entry of `key` (with its counters), if installed.
+    pub fn tnl_get(&self, key: &TnlKeyXdp) -> Option<FlowActionsXdp> {
+        self.tnl_flows.get(key, 0).ok()
+    }
+
+    /// Removes the decapsulation entry of `key` (absent is not an error).
+    pub fn tnl_del(&mut self, key: &TnlKeyXdp) {
+        let _ = self.tnl_flows.remove(key);
+    }
 }
 
 impl Drop for XdpSteer {
@@ -287,7 +312,7 @@ mod tests {
         let obj = aya_obj_check(&XDP_STEER.0);
         assert!(obj.0, "program {PROGRAM}");
         assert!(obj.1, "map {XSK_MAP}");
-        for map in [FLOWS_MAP, GENERATION_MAP, MASKS_MAP] {
+        for map in [FLOWS_MAP, GENERATION_MAP, MASKS_MAP, TNL_FLOWS_MAP] {
             assert!(XDP_STEER.0.windows(map.len()).any(|w| w == map.as_bytes()), "map {map}");
         }
     }

@@ -4,8 +4,10 @@
 //! ([`Generation`]) that retires every entry of a port at once.
 //!
 //! The layouts mirror the structs of `bpf/xdp_steer.c`; the tests check the sizes, and
-//! [`FlowKeyXdp::parse`] mirrors the C parser (the daemon computes an entry's key from the
-//! frame that hit the megaflow, the program from each later frame).
+//! [`FlowKeyXdp::parse`] and [`TnlKeyXdp::parse`] mirror the C parsers (the daemon computes an
+//! entry's key from the frame that hit the megaflow, the program from each later frame). GRE:
+//! [`FlowActionsXdp`] can carry an encapsulation header ([`ACT_TUNNEL_PUSH`], completed per
+//! frame as [`FlowActionsXdp::tunnel_push`] shows), and [`TnlKeyXdp`] keys decapsulation entries.
 
 use aya::maps::{Array, Map, MapData};
 use std::os::fd::AsFd;
@@ -20,6 +22,16 @@ pub const ACT_SET_ETH_SRC: u32 = 4;
 pub const ACT_SET_ETH_DST: u32 = 8;
 /// `ACT_OUTPUT`: then redirect to `out_ifindex` (without it: drop).
 pub const ACT_OUTPUT: u32 = 16;
+/// `ACT_TUNNEL_PUSH` (with `ACT_OUTPUT` only): prepend `tnl_header`, complete its outer IPv4
+/// total length and checksum, then redirect; a frame that would exceed `tnl_max` goes to
+/// userspace unchanged.
+pub const ACT_TUNNEL_PUSH: u32 = 32;
+/// Outer Ethernet + IPv4 + GRE header without the key field (`GRE_HLEN` in C).
+pub const GRE_HLEN: usize = 38;
+/// Outer Ethernet + IPv4 + GRE header with the key field (`GRE_KEY_HLEN` in C).
+pub const GRE_KEY_HLEN: usize = 42;
+/// Bytes of `tnl_header`.
+pub const TNL_HEADER_MAX: usize = 48;
 
 /// Entries the `flows` map of one port holds (`FERROVS_MAX_FLOWS` in C).
 pub const MAX_FLOWS: u32 = 65536;
@@ -82,7 +94,7 @@ pub struct MaskXdp {
 
 /// One entry: its generation stamp, counters and actions.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowActionsXdp {
     /// The generation it was installed in; the program ignores it once the port's differs.
     pub generation: u64,
@@ -102,12 +114,57 @@ pub struct FlowActionsXdp {
     pub eth_src: [u8; 6],
     /// New Ethernet destination.
     pub eth_dst: [u8; 6],
-    /// Zero.
-    pub pad: [u8; 8],
+    /// `ACT_TUNNEL_PUSH`: header length ([`GRE_HLEN`] or [`GRE_KEY_HLEN`]).
+    pub tnl_len: u16,
+    /// `ACT_TUNNEL_PUSH`: the largest encapsulated frame the underlay port takes.
+    pub tnl_max: u16,
+    /// `ACT_TUNNEL_PUSH`: sum of the outer IPv4 header's 16-bit words, total length and
+    /// checksum zero ([`ip_header_sum`]).
+    pub tnl_sum: u32,
+    /// `ACT_TUNNEL_PUSH`: the outer header (the first `tnl_len` bytes).
+    pub tnl_header: [u8; TNL_HEADER_MAX],
 }
 
-// SAFETY: these are repr(C) structs of integers and byte arrays with no padding the compiler
-// inserts (sizes checked in the tests against the C layout), so every bit pattern is valid.
+impl Default for FlowActionsXdp {
+    fn default() -> Self {
+        FlowActionsXdp {
+            generation: 0,
+            packets: 0,
+            bytes: 0,
+            out_ifindex: 0,
+            flags: 0,
+            push_tpid: [0; 2],
+            push_tci: [0; 2],
+            eth_src: [0; 6],
+            eth_dst: [0; 6],
+            tnl_len: 0,
+            tnl_max: 0,
+            tnl_sum: 0,
+            tnl_header: [0; TNL_HEADER_MAX],
+        }
+    }
+}
+
+/// The key of a decapsulation entry (`struct tnl_key`): the outer header key, the GRE key and
+/// flags, and the inner frame's key.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TnlKeyXdp {
+    /// The outer frame's key (untagged IPv4, protocol GRE).
+    pub outer: FlowKeyXdp,
+    /// GRE key as on the wire (zero without one).
+    pub gre_key: [u8; 4],
+    /// GRE flags as on the wire: the key flag or nothing.
+    pub gre_flags: [u8; 2],
+    /// Zero.
+    pub pad: [u8; 2],
+    /// The inner frame's key.
+    pub inner: FlowKeyXdp,
+}
+
+// SAFETY: these are repr(C) structs of integers and byte arrays with no padding the
+// compiler inserts (sizes checked in the tests against the C layout), so every bit pattern is
+// valid.
 unsafe impl aya::Pod for FlowKeyXdp {}
 // SAFETY: as above.
 unsafe impl aya::Pod for FlowActionsXdp {}
@@ -115,6 +172,33 @@ unsafe impl aya::Pod for FlowActionsXdp {}
 unsafe impl aya::Pod for MaskedKeyXdp {}
 // SAFETY: as above.
 unsafe impl aya::Pod for MaskXdp {}
+// SAFETY: as above.
+unsafe impl aya::Pod for TnlKeyXdp {}
+
+/// The sum [`FlowActionsXdp::tnl_sum`] holds: the outer IPv4 header's (bytes 14..34 of
+/// `header`) 16-bit words with total length and checksum taken as zero; None if too short.
+pub fn ip_header_sum(header: &[u8]) -> Option<u32> {
+    let ip = header.get(14..34)?;
+    Some(sum16(&ip[..2]) + sum16(&ip[4..10]) + sum16(&ip[12..]))
+}
+
+impl FlowActionsXdp {
+    /// What the program does with `frame` for an `ACT_TUNNEL_PUSH` entry: the encapsulated
+    /// frame, or None where it hands the frame to userspace (too large for `tnl_max`, or a
+    /// header length it does not take).
+    pub fn tunnel_push(&self, frame: &[u8]) -> Option<Vec<u8>> {
+        let hlen = usize::from(self.tnl_len);
+        if !matches!(hlen, GRE_HLEN | GRE_KEY_HLEN) || frame.len() + hlen > usize::from(self.tnl_max) {
+            return None;
+        }
+        let mut out = self.tnl_header[..hlen].to_vec();
+        out.extend_from_slice(frame);
+        let tot = u16::try_from(out.len() - 14).ok()?;
+        out[16..18].copy_from_slice(&tot.to_be_bytes());
+        out[24..26].copy_from_slice(&(!fold(self.tnl_sum + u32::from(tot))).to_be_bytes());
+        Some(out)
+    }
+}
 
 /// One's-complement sum of big-endian 16-bit words, folded.
 fn fold(mut sum: u32) -> u16 {
@@ -252,6 +336,39 @@ impl FlowKeyXdp {
     }
 }
 
+impl TnlKeyXdp {
+    /// The key the program computes for a GRE `frame` it may decapsulate, with the outer
+    /// header length it strips; None where it hands the frame to userspace (the same rules as
+    /// the C `tunnel_pop`: untagged IPv4 without options or fragmentation, valid checksum, no
+    /// Ethernet padding, GRE flags exactly key or none, protocol 0x6558, inner frame parsed).
+    pub fn parse(frame: &[u8]) -> Option<(TnlKeyXdp, usize)> {
+        let outer = FlowKeyXdp::parse(frame)?;
+        if outer.nw_proto != 47 || outer.vlan_tci != [0, 0] || outer.eth_type != [8, 0] {
+            return None;
+        }
+        let tot = usize::from(u16::from_be_bytes([frame[16], frame[17]]));
+        if frame.len() != 14 + tot {
+            return None;
+        }
+        let gre = frame.get(34..42)?;
+        if gre[2..4] != [0x65, 0x58] {
+            return None;
+        }
+        let mut k = TnlKeyXdp { outer, ..TnlKeyXdp::default() };
+        let hlen = match [gre[0], gre[1]] {
+            [0x20, 0] => {
+                k.gre_flags = [0x20, 0];
+                k.gre_key.copy_from_slice(&gre[4..8]);
+                GRE_KEY_HLEN
+            }
+            [0, 0] => GRE_HLEN,
+            _ => return None,
+        };
+        k.inner = FlowKeyXdp::parse(&frame[hlen..])?;
+        Some((k, hlen))
+    }
+}
+
 /// A handle on one port's generation (a second descriptor of its `generation` map), so that
 /// whoever changes the switch can retire the port's entries without owning the port.
 pub struct Generation {
@@ -296,9 +413,74 @@ mod tests {
     #[test]
     fn layouts_match_the_c_structs() {
         assert_eq!(std::mem::size_of::<FlowKeyXdp>(), 32);
-        assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 56);
+        assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 104);
         assert_eq!(std::mem::size_of::<MaskedKeyXdp>(), 40);
         assert_eq!(std::mem::size_of::<MaskXdp>(), 40);
+        assert_eq!(std::mem::size_of::<TnlKeyXdp>(), 72);
+        assert_eq!(std::mem::offset_of!(FlowActionsXdp, tnl_len), 48);
+        assert_eq!(std::mem::offset_of!(FlowActionsXdp, tnl_header), 56);
+        assert_eq!(std::mem::offset_of!(TnlKeyXdp, inner), 40);
+    }
+
+    /// Outer Ethernet + IPv4 + GRE (flags, protocol, key) around `inner`, with a valid
+    /// checksum, as `flowtable::tunnel::encapsulate` builds it.
+    fn gre_frame(flags: [u8; 2], inner: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0xb, 0x02, 0, 0, 0, 0, 0xa, 0x08, 0x00];
+        let tot = 20 + 4 + if flags == [0x20, 0] { 4 } else { 0 } + inner.len();
+        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 47, 0, 0, 172, 31, 1, 1, 172, 31, 1, 2];
+        ip[2..4].copy_from_slice(&u16::try_from(tot).unwrap().to_be_bytes());
+        let c = !fold(sum16(&ip));
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&flags);
+        f.extend_from_slice(&[0x65, 0x58]);
+        if flags == [0x20, 0] {
+            f.extend_from_slice(&[0, 0, 0, 5]);
+        }
+        f.extend_from_slice(inner);
+        f
+    }
+
+    #[test]
+    fn gre_keys_cover_outer_headers_key_and_inner_frame() {
+        let inner = udp_frame([0x12, 0x34]);
+        let (k, hlen) = TnlKeyXdp::parse(&gre_frame([0x20, 0], &inner)).unwrap();
+        assert_eq!(hlen, GRE_KEY_HLEN);
+        assert_eq!((k.gre_key, k.gre_flags), ([0, 0, 0, 5], [0x20, 0]));
+        assert_eq!(k.inner, FlowKeyXdp::parse(&inner).unwrap());
+        assert_eq!((k.outer.nw_proto, k.outer.nw_ttl, k.outer.nw_src), (47, 64, [172, 31, 1, 1]));
+        let (k, hlen) = TnlKeyXdp::parse(&gre_frame([0, 0], &inner)).unwrap();
+        assert_eq!((hlen, k.gre_flags), (GRE_HLEN, [0, 0]));
+        // Checksum or sequence present, a bad outer checksum, padding, a non-Ethernet payload,
+        // an inner frame the parser refuses: userspace.
+        assert!(TnlKeyXdp::parse(&gre_frame([0xa0, 0], &inner)).is_none());
+        assert!(TnlKeyXdp::parse(&gre_frame([0x30, 0], &inner)).is_none());
+        let mut f = gre_frame([0x20, 0], &inner);
+        f[22] ^= 1;
+        assert!(TnlKeyXdp::parse(&f).is_none());
+        let mut f = gre_frame([0x20, 0], &inner);
+        f.push(0);
+        assert!(TnlKeyXdp::parse(&f).is_none());
+        let mut f = gre_frame([0x20, 0], &inner);
+        f[36..38].copy_from_slice(&[0x08, 0x00]);
+        assert!(TnlKeyXdp::parse(&f).is_none());
+        let mut arp = inner.clone();
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(TnlKeyXdp::parse(&gre_frame([0x20, 0], &arp)).is_none());
+    }
+
+    #[test]
+    fn tunnel_push_completes_length_and_checksum_and_respects_the_limit() {
+        let inner = udp_frame([0x12, 0x34]);
+        let full = gre_frame([0x20, 0], &inner);
+        let mut e = FlowActionsXdp { tnl_len: 42, tnl_max: 1518, ..FlowActionsXdp::default() };
+        e.tnl_header[..42].copy_from_slice(&full[..42]);
+        e.tnl_header[16..18].fill(0);
+        e.tnl_header[24..26].fill(0);
+        e.tnl_sum = ip_header_sum(&e.tnl_header).unwrap();
+        assert_eq!(e.tunnel_push(&inner).unwrap(), full);
+        e.tnl_max = u16::try_from(full.len() - 1).unwrap();
+        assert!(e.tunnel_push(&inner).is_none());
     }
 
     fn udp_frame(csum: [u8; 2]) -> Vec<u8> {

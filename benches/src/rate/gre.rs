@@ -414,7 +414,8 @@ pub fn measure_gre(
             .filter_map(|l| l.rsplit('|').next())
             .map(str::trim)
             .collect();
-        setup.push(format!("host {} ({}): {}", ["A", "B"][n], chosen.join("; "), h.setup.join("; ")));
+        let offload = if matches!(h.ctl, Ctl::Ferrovs { .. }) { offload_summary(h) } else { String::new() };
+        setup.push(format!("host {} ({}){offload}: {}", ["A", "B"][n], chosen.join("; "), h.setup.join("; ")));
     }
     let detail = format!(
         "GRE VM-to-VM (two {} processes, gen -> a0 | host A br-int -> gre0 key {KEY} -> br-phy pa | pb host B -> b0 -> \
@@ -423,6 +424,21 @@ pub fn measure_gre(
         setup.join(" / ")
     );
     Ok((rows, detail))
+}
+
+/// What went through ferrovs' in-kernel XDP fast path on a host, over all its scenarios (warm-up
+/// included): "; XDP fast path: N packets in E entries, poll thread: M packets".
+fn offload_summary(h: &Host) -> String {
+    let value = |text: &str, what: &str| -> Option<u64> {
+        let at = text.find(what)? + what.len();
+        text[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    };
+    let show = h.appctl(&["dpif/offload", "show"]).unwrap_or_default();
+    let pmd = h.appctl(&["pmd-stats-show"]).unwrap_or_default();
+    match (value(&show, "packets:"), value(&show, "entries:"), value(&pmd, "packets received:")) {
+        (Some(p), Some(e), Some(m)) => format!("; XDP fast path: {p} packets in {e} entries, poll thread: {m} packets"),
+        _ => String::new(),
+    }
 }
 
 /// Timing of the GRE runs.

@@ -1,0 +1,166 @@
+//! GRE push and pop in the in-kernel XDP fast path, end to end: two ferrovsd "hosts" joined by
+//! a physical veth pair, each with the underlay bridge of Open vSwitch's userspace tunnelling
+//! docs (physical port, host address on the internal port) and a br-int holding the VM port and
+//! a GRE port (key 5). Every veth end a redirect lands on has GRO on (its NAPI runs), so the
+//! hosts' XDP programs encapsulate (VM port -> physical port) and decapsulate (physical port ->
+//! VM port) pings themselves: both hosts' offload counters grow and the megaflows show as
+//! offloaded, a flow change on either host is in force for the next packet, and a frame too
+//! large for the underlay once encapsulated is still dropped and counted by the slow path.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::{veth, wait_for, Daemon, Netns};
+use std::time::Duration;
+
+/// The number after `what` in `text` (e.g. "packets: 12").
+fn number_after(text: &str, what: &str) -> u64 {
+    let at = text.find(what).unwrap_or_else(|| panic!("no {what:?} in {text}")) + what.len();
+    text[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+fn offload_packets(d: &Daemon) -> u64 {
+    number_after(&d.cli(&["appctl", "dpif/offload", "show"]), "packets:")
+}
+
+fn pmd_packets(d: &Daemon) -> u64 {
+    number_after(&d.cli(&["appctl", "pmd-stats-show"]), "packets received:")
+}
+
+/// Pings quickly (`count` probes 10 ms apart); returns how many replies came back.
+fn fast_ping(ns: &Netns, addr: &str, count: u32) -> u32 {
+    let out = ns.exec(&["ping", "-c", &count.to_string(), "-i", "0.01", "-W", "1", "-w", "10", addr]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(',').find(|p| p.contains("received")).map_or(0, |p| number_after(p, "") as u32)
+}
+
+fn quiet(ns: &Netns) {
+    for knob in [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        "net.ipv4.conf.all.arp_ignore=1",
+        "net.ipv4.conf.all.arp_announce=2",
+    ] {
+        ns.sh(&["sysctl", "-qw", knob]);
+    }
+}
+
+struct Host {
+    d: Daemon,
+    /// Kept until after the daemon (fields drop in order).
+    _ns: Netns,
+    phy: String,
+    int: String,
+}
+
+/// Host `n` (1 or 2): br-phy with physical port `phys` and address 172.31.1.N; br-int with
+/// the VM port and gre0 towards the other host. Returns the host and its VM namespace.
+fn host(n: u8, ns: Netns, phys: &str) -> (Host, Netns) {
+    let d = Daemon::start(&ns);
+    let phy = common::unique("bp");
+    d.cli(&["add-br", &phy, "--", "add-port", &phy, phys]);
+    ns.sh(&["ip", "addr", "add", &format!("172.31.1.{n}/24"), "dev", &phy]);
+    ns.sh(&["ip", "link", "set", &phy, "up"]);
+    let vm = Netns::new("xv");
+    quiet(&vm);
+    let (p, v) = (common::unique("xp"), common::unique("xq"));
+    veth(&ns, &p, &vm, &v);
+    vm.sh(&["ip", "link", "set", &v, "address", &format!("02:00:00:00:0{n}:01")]);
+    vm.sh(&["ip", "addr", "add", &format!("10.0.0.{n}/24"), "dev", &v]);
+    // The VM end's NAPI: the switch port takes redirected (decapsulated) frames.
+    vm.sh(&["ethtool", "-K", &v, "gro", "on"]);
+    let int = common::unique("bi");
+    let remote = format!("remote_ip=172.31.1.{}", 3 - n);
+    d.cli(&["add-br", &int, "--", "add-port", &int, &p]);
+    d.cli(&[
+        "add-port",
+        &int,
+        "gre0",
+        "--",
+        "set",
+        "interface",
+        "gre0",
+        "type=gre",
+        &format!("options:{remote}"),
+        "options:key=5",
+    ]);
+    (Host { d, _ns: ns, phy, int }, vm)
+}
+
+fn flows(h: &Host) -> String {
+    h.d.cli(&["appctl", "dpctl/dump-flows"])
+}
+
+#[test]
+fn xdp_fast_path_pushes_and_pops_gre() {
+    if !common::require_root("xdp_fast_path_pushes_and_pops_gre") {
+        return;
+    }
+    let (nsa, nsb) = (Netns::new("xa"), Netns::new("xb"));
+    quiet(&nsa);
+    quiet(&nsb);
+    let (pa, pb) = (common::unique("xw"), common::unique("xw"));
+    veth(&nsa, &pa, &nsb, &pb);
+    // Both ends of the wire run NAPI: each takes the other host's encapsulated redirects.
+    nsa.sh(&["ethtool", "-K", &pa, "gro", "on"]);
+    nsb.sh(&["ethtool", "-K", &pb, "gro", "on"]);
+    let (a, vma) = host(1, nsa, &pa);
+    let (b, _vmb) = host(2, nsb, &pb);
+    for h in [&a, &b] {
+        wait_for(
+            Duration::from_secs(10),
+            || h.d.cli(&["appctl", "ovs/route/show"]).contains(&format!("dev {} SRC", h.phy)),
+            || h.d.cli(&["appctl", "ovs/route/show"]),
+        );
+        wait_for(
+            Duration::from_secs(5),
+            || h.d.cli(&["appctl", "dpif/offload", "show"]).matches("takes redirected frames").count() >= 2,
+            || h.d.cli(&["appctl", "dpif/offload", "show"]),
+        );
+    }
+
+    // After the first frames (ARP, neighbour resolution, learning), XDP carries the pings:
+    // host A encapsulates the requests and decapsulates the replies, host B the reverse.
+    assert!(vma.ping("10.0.0.2", 3), "A:\n{}\nB:\n{}\n{}", flows(&a), flows(&b), b.d.log());
+    let (before_a, before_b) = (pmd_packets(&a.d), pmd_packets(&b.d));
+    let (off_a, off_b) = (offload_packets(&a.d), offload_packets(&b.d));
+    assert_eq!(fast_ping(&vma, "10.0.0.2", 200), 200, "A:\n{}\nB:\n{}", flows(&a), flows(&b));
+    wait_for(
+        Duration::from_secs(3),
+        || offload_packets(&a.d) >= off_a + 300 && offload_packets(&b.d) >= off_b + 300,
+        || format!("A: {}\nB: {}", flows(&a), flows(&b)),
+    );
+    let userspace = (pmd_packets(&a.d) - before_a, pmd_packets(&b.d) - before_b);
+    assert!(userspace.0 < 100 && userspace.1 < 100, "{userspace:?} of 400 frames per host went through userspace");
+    for h in [&a, &b] {
+        eprintln!("{}{}", h.d.cli(&["appctl", "dpif/offload", "show"]), flows(h));
+        let f = flows(h);
+        let push = f.lines().find(|l| l.contains("tnl_push(")).unwrap_or_else(|| panic!("{f}"));
+        assert!(push.contains("offloaded:yes, dp:xdp"), "{f}");
+        let pop = f.lines().find(|l| l.contains("actions:tnl_pop")).unwrap_or_else(|| panic!("{f}"));
+        assert!(pop.contains("offloaded:yes, dp:xdp"), "{f}");
+    }
+
+    // A flow change on either host is in force for the very next packet.
+    for h in [&a, &b] {
+        h.d.cli(&["ofctl", "add-flow", &h.int, "priority=100,icmp,actions=drop"]);
+        assert_eq!(fast_ping(&vma, "10.0.0.2", 5), 0, "{}", flows(h));
+        h.d.cli(&["ofctl", "del-flows", &h.int, "icmp"]);
+        assert!(vma.ping("10.0.0.2", 2));
+        assert_eq!(fast_ping(&vma, "10.0.0.2", 50), 50);
+    }
+
+    // Too big for the wire once encapsulated: XDP hands it to userspace, which drops it and
+    // counts a transmit drop on the physical port (OpenFlow port 1 of br-phy), as without XDP.
+    assert!(vma.exec(&["ping", "-c", "2", "-W", "1", "-s", "1400", "-M", "do", "10.0.0.2"]).status.success());
+    assert!(!vma.exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
+    let ports = a.d.cli(&["ofctl", "dump-ports", &a.phy]);
+    let tx_drop = ports
+        .split("port  1:")
+        .nth(1)
+        .and_then(|rest| rest.lines().nth(1))
+        .and_then(|tx| tx.split("drop=").nth(1))
+        .and_then(|d| d.split(',').next())
+        .and_then(|d| d.parse::<u64>().ok());
+    assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
+}
