@@ -214,6 +214,13 @@ impl XdpSteer {
         self.mode
     }
 
+    /// The loaded program (for test runs: `BPF_PROG_TEST_RUN` with this descriptor).
+    pub fn program_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        let prog: &Xdp = self.ebpf.program(PROGRAM)?.try_into().ok()?;
+        Some(prog.fd().ok()?.as_fd())
+    }
+
     /// What tells this loaded instance from any other, even on the same interface (the kernel
     /// id of its generation map).
     pub fn id(&self) -> u32 {
