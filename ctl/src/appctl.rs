@@ -2,7 +2,8 @@
 //! `ofproto/trace BRIDGE FLOW`, `dpctl/dump-flows`, `dpctl/del-flows`, `pmd-stats-show`
 //! (also `dpif-netdev/pmd-stats-show`), `fdb/show BRIDGE`, `dpif-netdev/upcall-rate [RATE [BURST]]`
 //! (the per-port budget of cache misses translated per second), `dpif/offload [on|off|show]`
-//! (the in-kernel XDP fast path), and for native tunnels
+//! (the in-kernel XDP fast path), `upcall/disable-megaflows` / `upcall/enable-megaflows` (exact
+//! megaflows, as Open vSwitch's), and for native tunnels
 //! `tnl/arp/show`, `tnl/neigh/flush` and `ovs/route/show`.
 
 use crate::switch::Runtime;
@@ -213,6 +214,14 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
             }
             let _ = writeln!(out, "upcall rate limit: {} per second per port (0: unlimited)", pmd.upcall_limit.rate());
         }
+        "upcall/disable-megaflows" | "upcall/enable-megaflows" => {
+            let mut pmd = rt.pmd.lock().unwrap_or_else(PoisonError::into_inner);
+            pmd.flush(now);
+            pmd.megaflows_enabled = cmd == "upcall/enable-megaflows";
+            drop(pmd);
+            rt.state.write().unwrap_or_else(PoisonError::into_inner).changed();
+            out = format!("megaflows {}\n", if cmd == "upcall/enable-megaflows" { "enabled" } else { "disabled" });
+        }
         "dpif/caches" => {
             let on = match rest.first().map(String::as_str) {
                 Some("on") => true,
@@ -271,7 +280,7 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                 );
             }
         }
-        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, dpif/offload, pmd-stats-show, fdb/show, tnl/arp/show, tnl/neigh/flush, ovs/route/show)")),
+        other => return Err(format!("\"{other}\" is not a valid command (ofproto/trace, dpctl/dump-flows, dpctl/del-flows, dpif/caches, dpif/offload, upcall/disable-megaflows, upcall/enable-megaflows, pmd-stats-show, fdb/show, tnl/arp/show, tnl/neigh/flush, ovs/route/show)")),
     }
     Ok(out)
 }

@@ -7,7 +7,7 @@
 
 use crate::config::{self, Config, FailMode, Interface, OFPORT_LOCAL};
 use datapath::netdev::afxdp::{AfxdpNetdev, AfxdpOptions};
-use datapath::netdev::tap::TapNetdev;
+use datapath::netdev::tap::{self, TapNetdev};
 use datapath::netdev::Netdev;
 use datapath::pmd::{Pmd, SwitchState};
 use flowtable::action::Action;
@@ -113,7 +113,13 @@ fn is_kernel_device(kind: &str) -> bool {
 fn open_netdev(iface: &Interface) -> Result<Box<dyn Netdev>, String> {
     let r = match iface.kind.as_str() {
         "internal" => TapNetdev::internal(&iface.name, Some(mac_for(&iface.name))),
-        "tap" | "system" => TapNetdev::attach(&iface.name),
+        "system" => TapNetdev::attach(&iface.name),
+        // A VM's tap: AF_XDP where XDP attaches, AF_PACKET otherwise (logged).
+        "tap" => {
+            let opts = AfxdpOptions::from_options(&iface.options).map_err(|e| format!("{}: {e}", iface.name))?;
+            return tap::open_vm_tap(&iface.name, opts)
+                .map_err(|e| format!("{}: could not open device: {e}", iface.name));
+        }
         // An existing netdev: AF_XDP, as Open vSwitch's `afxdp` type.
         "" | "afxdp" => {
             return AfxdpOptions::from_options(&iface.options)

@@ -172,6 +172,9 @@ pub struct Pmd {
     seen_generation: u64,
     /// Whether the caches are used (off: every packet is translated; for tests and debugging).
     pub caches_enabled: bool,
+    /// Whether megaflows are wildcarded (off: each megaflow matches its packet's whole key, as
+    /// Open vSwitch's `upcall/disable-megaflows`; every new header is then a flow setup).
+    pub megaflows_enabled: bool,
     /// Counters.
     pub stats: PmdStats,
     /// Side effects of this batch's translations, for the caller to apply under a write lock.
@@ -190,6 +193,7 @@ impl Default for Pmd {
             caches: BTreeMap::new(),
             seen_generation: 0,
             caches_enabled: true,
+            megaflows_enabled: true,
             stats: PmdStats::default(),
             side_effects: Vec::new(),
             ports: BTreeMap::new(),
@@ -280,7 +284,10 @@ impl Pmd {
                 return;
             }
             self.stats.upcalls += 1;
-            let x = xlate_env(&state.bridges, &state.tunnels, bridge, &key, now, false);
+            let mut x = xlate_env(&state.bridges, &state.tunnels, bridge, &key, now, false);
+            if !self.megaflows_enabled {
+                x.wc = FlowKey::EXACT;
+            }
             self.side_effects.extend(x.side_effects.iter().cloned());
             let mf = Arc::new(Megaflow::from_xlation(&key, x, now));
             if self.caches_enabled {

@@ -112,7 +112,7 @@ pub const VNET_HDR_LEN: usize = 10;
 
 /// A non-blocking AF_PACKET socket receiving every frame of `name` (but not our own sends),
 /// with `PACKET_VNET_HDR` so that frames whose checksum the sender left to offload can be
-/// completed (see [`complete_checksum`]).
+/// completed (see [`complete_checksum`]). Frames move with [`recv_frames`] / [`send_frames`].
 pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     let index = ifindex(name)?;
     let proto = (libc::ETH_P_ALL as u16).to_be();
@@ -147,24 +147,88 @@ pub fn packet_socket(name: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Receives one frame into `buf` (cleared first), with recv(2) on a packet socket or read(2)
-/// on a tap. The frame is written into the vector's spare capacity, so a receive costs only the
-/// bytes it copies (no zeroing of a 64 KiB buffer per frame).
-pub fn recv_frame(fd: RawFd, buf: &mut Vec<u8>, packet_socket: bool) -> io::Result<usize> {
+/// Reads one frame into `buf` (cleared first) from a tap's descriptor. The frame is written
+/// into the vector's spare capacity, so a read costs only the bytes it copies (no zeroing of a
+/// 64 KiB buffer per frame).
+pub fn read_frame(fd: RawFd, buf: &mut Vec<u8>) -> io::Result<usize> {
     buf.clear();
     buf.reserve(MAX_FRAME);
     let room = buf.capacity();
-    let ptr = buf.as_mut_ptr().cast::<libc::c_void>();
-    let got = if packet_socket {
-        // SAFETY: `ptr` is valid for writes of `room` bytes (the vector's capacity).
-        cvt_size(unsafe { libc::recv(fd, ptr, room, libc::MSG_DONTWAIT | libc::MSG_TRUNC) })?.min(room)
-    } else {
-        // SAFETY: as above.
-        cvt_size(unsafe { libc::read(fd, ptr, room) })?
-    };
+    // SAFETY: the pointer is valid for writes of `room` bytes (the vector's capacity).
+    let got = cvt_size(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), room) })?.min(room);
     // SAFETY: the kernel initialised the first `got` bytes (got <= room = capacity).
     unsafe { buf.set_len(got) };
     Ok(got)
+}
+
+/// Most frames one [`recv_frames`] or [`send_frames`] call moves (Open vSwitch's
+/// `NETDEV_MAX_BURST`).
+pub const MMSG_BATCH: usize = 32;
+
+/// Receives up to `bufs.len()` (at most [`MMSG_BATCH`]) frames from a non-blocking packet
+/// socket with `PACKET_VNET_HDR`, with one recvmmsg(2): frame `i`'s `virtio_net_hdr` goes into
+/// `hdrs[i]` and the frame itself into `bufs[i]` (cleared, then filled in its spare capacity,
+/// grown to [`MAX_FRAME`] first), so nothing is moved afterwards. Returns how many; 0 when none
+/// wait.
+pub fn recv_frames(fd: RawFd, hdrs: &mut [[u8; VNET_HDR_LEN]], bufs: &mut [Vec<u8>]) -> io::Result<usize> {
+    let n = bufs.len().min(hdrs.len()).min(MMSG_BATCH);
+    // SAFETY: iovec and mmsghdr are plain C structs for which all-zero bytes are valid.
+    let mut iov: [[libc::iovec; 2]; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, (buf, hdr)) in bufs[..n].iter_mut().zip(hdrs.iter_mut()).enumerate() {
+        buf.clear();
+        buf.reserve(MAX_FRAME);
+        iov[i] = [
+            libc::iovec { iov_base: hdr.as_mut_ptr().cast(), iov_len: VNET_HDR_LEN },
+            libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.capacity() },
+        ];
+        msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
+        msgs[i].msg_hdr.msg_iovlen = 2;
+    }
+    // SAFETY: msgs[..n] each point at two iovecs, over a distinct header array and the spare
+    // capacity of a distinct vector, all of which outlive the call; no address or control
+    // buffers are passed.
+    let got =
+        unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+    let Ok(got) = usize::try_from(got) else {
+        let e = io::Error::last_os_error();
+        return if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) { Ok(0) } else { Err(e) };
+    };
+    let got = got.min(n);
+    for (buf, m) in bufs[..got].iter_mut().zip(&msgs) {
+        let len = (m.msg_len as usize).saturating_sub(VNET_HDR_LEN).min(buf.capacity());
+        // SAFETY: the kernel initialised msg_len bytes across the two iovecs: the header, then
+        // the first msg_len - VNET_HDR_LEN bytes of this buffer (capped at its capacity).
+        unsafe { buf.set_len(len) };
+    }
+    Ok(got)
+}
+
+/// Sends `frames` (at most [`MMSG_BATCH`]), each behind `hdr` (empty for none), on a
+/// non-blocking socket with one sendmmsg(2). Returns how many went; an error means the first
+/// failed (call again for the rest).
+pub fn send_frames(fd: RawFd, hdr: &[u8], frames: &[Vec<u8>]) -> io::Result<usize> {
+    let n = frames.len().min(MMSG_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: iovec and mmsghdr are plain C structs for which all-zero bytes are valid.
+    let mut iov: [[libc::iovec; 2]; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut msgs: [libc::mmsghdr; MMSG_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, f) in frames[..n].iter().enumerate() {
+        iov[i] = [
+            libc::iovec { iov_base: hdr.as_ptr().cast_mut().cast(), iov_len: hdr.len() },
+            libc::iovec { iov_base: f.as_ptr().cast_mut().cast(), iov_len: f.len() },
+        ];
+        msgs[i].msg_hdr.msg_iov = iov[i].as_mut_ptr();
+        msgs[i].msg_hdr.msg_iovlen = 2;
+    }
+    // SAFETY: msgs[..n] each point at two iovecs over live memory (the header, a frame), which
+    // the kernel only reads.
+    let sent = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, libc::MSG_DONTWAIT) };
+    usize::try_from(sent).map_err(|_| io::Error::last_os_error())
 }
 
 /// A non-blocking `NETLINK_ROUTE` socket subscribed to the multicast `groups` (RTMGRP_* bits;
@@ -231,12 +295,8 @@ pub fn poll_readable(fds: &[RawFd], timeout_ms: i32, ready: &mut Vec<usize>) -> 
 const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 
 /// Completes a checksum a local sender left for offload (veth and tap peers do this), using
-/// the `virtio_net_hdr` in front of the frame; returns the frame without the header.
-pub fn complete_checksum(buf: &mut [u8]) -> &mut [u8] {
-    if buf.len() < VNET_HDR_LEN {
-        return &mut buf[..0];
-    }
-    let (hdr, frame) = buf.split_at_mut(VNET_HDR_LEN);
+/// the frame's `virtio_net_hdr` (received apart from it, see [`recv_frames`]).
+pub fn complete_checksum(hdr: &[u8; VNET_HDR_LEN], frame: &mut [u8]) {
     if hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0 {
         let start = usize::from(u16::from_le_bytes([hdr[6], hdr[7]]));
         let at = start + usize::from(u16::from_le_bytes([hdr[8], hdr[9]]));
@@ -246,7 +306,6 @@ pub fn complete_checksum(buf: &mut [u8]) -> &mut [u8] {
             frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
         }
     }
-    frame
 }
 
 /// A link change announced by the kernel (rtnetlink `RTM_NEWLINK`/`RTM_DELLINK`).

@@ -1,13 +1,16 @@
-//! The in-kernel fast path: cached megaflows whose actions XDP can carry are installed, one
-//! exact header key at a time, in the `flows` map of the input port's XDP program, which then
-//! forwards their frames itself (redirect to the output port) without waking the poll thread.
+//! The in-kernel fast path: cached megaflows whose actions XDP can carry are installed in the
+//! input port's XDP program, which then forwards their frames itself (redirect to the output
+//! port) without waking the poll thread.
 //!
-//! - **What is offloaded**: a frame that reached userspace through AF_XDP and was handled by a
-//!   megaflow whose actions are, in this order, an optional VLAN pop, an optional VLAN push,
-//!   Ethernet address rewrites, then one output to an AF_XDP port (or nothing: drop), and
-//!   whose mask does not look at TCP flags (the XDP key does not carry them). The XDP key is
-//!   the frame's whole header ([`FlowKeyXdp`]), finer than any such mask, so every frame with
-//!   that key belongs to the same megaflow.
+//! - **What is offloaded**: a megaflow that handled a frame received through AF_XDP, whose
+//!   actions are, in this order, an optional VLAN pop, an optional VLAN push, Ethernet address
+//!   rewrites, then one output to an AF_XDP port (or nothing: drop), and whose mask does not
+//!   look at TCP flags. It is projected onto the program's header key ([`FlowKeyXdp`]): its
+//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`] mask slots, its masked
+//!   key into the `flows` map; the program searches the masks in turn, as the megaflow cache
+//!   does. The projection is exact: for the frames the program's parser takes, every flow-key
+//!   field outside [`FlowKeyXdp`] other than TCP flags has one fixed value, and megaflows never
+//!   overlap, so projected entries do not either.
 //! - **Where a redirect may go**: natively attached programs send by the target's
 //!   `ndo_xdp_xmit`, which a veth accepts only while its peer runs NAPI; the kernel reports it
 //!   ([`crate::xdp_features`]) and ports without it are not offload targets. Generic-mode
@@ -36,13 +39,13 @@ use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
 use ebpf::offload::{
     ip_header_sum, ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, ACT_TUNNEL_PUSH,
-    GRE_HLEN, GRE_KEY_HLEN,
+    GRE_HLEN, GRE_KEY_HLEN, MAX_MASKS,
 };
-use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, TnlKeyXdp, XdpMode};
+use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp, XdpMode};
 use flowtable::odp::{DpAction, TunnelPush};
 use flowtable::rule::Millis;
 use flowtable::tunnel::{ETH_TYPE_TEB, GRE_KEY};
-use flowtable::{DpPort, Field};
+use flowtable::{DpPort, Field, FlowKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -84,11 +87,27 @@ pub struct OffloadStats {
     pub bytes: u64,
 }
 
-/// An entry's key: in the `flows` map, or a decapsulation entry in `tnl_flows`.
+/// An entry's key: a megaflow in the `flows` map, or a decapsulation entry in `tnl_flows`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum EntryKey {
-    Flow(FlowKeyXdp),
+    Flow(MaskedKeyXdp),
     Tnl(TnlKeyXdp),
+}
+
+/// A noted entry's key: a megaflow's mask and masked key (its mask slot is chosen at install),
+/// or a decapsulation entry's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PendingKey {
+    Flow { mask: FlowKeyXdp, key: FlowKeyXdp },
+    Tnl(TnlKeyXdp),
+}
+
+/// A port's mask slots: the mask and how many entries use it.
+type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
+
+/// The slot holding `mask`, if any.
+fn slot_of(slots: Option<&MaskSlots>, mask: &FlowKeyXdp) -> Option<usize> {
+    slots?.iter().position(|m| m.is_some_and(|(x, _)| x == *mask))
 }
 
 impl EntryKey {
@@ -162,7 +181,7 @@ struct Installed {
 #[derive(Debug)]
 struct Pending {
     in_port: DpPort,
-    key: EntryKey,
+    key: PendingKey,
     flows: Flows,
     entry: FlowActionsXdp,
 }
@@ -182,10 +201,29 @@ pub struct Offload {
     /// Ports with an XDP program.
     pub ports: BTreeMap<DpPort, OffloadPort>,
     installed: HashMap<(DpPort, EntryKey), Installed>,
+    masks: BTreeMap<DpPort, MaskSlots>,
     pending: Vec<Pending>,
     /// Counters.
     pub stats: OffloadStats,
     cursor: usize,
+}
+
+/// A megaflow mask projected onto the XDP header key.
+pub fn xdp_mask_of(mask: &FlowKey) -> FlowKeyXdp {
+    let bytes = |f: Field, n: usize| -> Vec<u8> { mask.get(f).to_be_bytes()[16 - n..].to_vec() };
+    let mut m = FlowKeyXdp::default();
+    m.eth_dst.copy_from_slice(&bytes(Field::EthDst, 6));
+    m.eth_src.copy_from_slice(&bytes(Field::EthSrc, 6));
+    m.eth_type.copy_from_slice(&bytes(Field::EthType, 2));
+    m.vlan_tci.copy_from_slice(&bytes(Field::VlanTci, 2));
+    m.nw_src.copy_from_slice(&bytes(Field::Ipv4Src, 4));
+    m.nw_dst.copy_from_slice(&bytes(Field::Ipv4Dst, 4));
+    m.nw_proto = bytes(Field::IpProto, 1)[0];
+    m.nw_tos = bytes(Field::IpTos, 1)[0];
+    m.nw_ttl = bytes(Field::IpTtl, 1)[0];
+    m.tp_src.copy_from_slice(&bytes(Field::TpSrc, 2));
+    m.tp_dst.copy_from_slice(&bytes(Field::TpDst, 2));
+    m
 }
 
 /// The XDP entry carrying `actions` for frames received on `in_port`, if XDP can carry them.
@@ -293,9 +331,11 @@ impl Offload {
             return;
         }
         let Some(mut entry) = translate(&mf.actions, port, &self.ports) else { return };
-        let Some(key) = FlowKeyXdp::parse(frame) else { return };
+        let Some(header) = FlowKeyXdp::parse(frame) else { return };
+        let mask = xdp_mask_of(&mf.mask);
+        let key = header.and(&mask);
         entry.generation = stamp;
-        self.note(in_port, EntryKey::Flow(key), Flows { mf: Arc::clone(mf), inner: None }, entry);
+        self.note(in_port, PendingKey::Flow { mask, key }, Flows { mf: Arc::clone(mf), inner: None }, entry);
     }
 
     /// Notes that the GRE frame `outer`, received on `in_port`, was handled by `outer_mf`
@@ -329,11 +369,22 @@ impl Offload {
         }
         entry.generation = stamp;
         let flows = Flows { mf: Arc::clone(outer_mf), inner: Some((Arc::clone(inner_mf), hlen as u64)) };
-        self.note(in_port, EntryKey::Tnl(key), flows, entry);
+        self.note(in_port, PendingKey::Tnl(key), flows, entry);
     }
 
-    fn note(&mut self, in_port: DpPort, key: EntryKey, flows: Flows, entry: FlowActionsXdp) {
-        if let Some(i) = self.installed.get(&(in_port, key)) {
+    /// The installed key of a noted one (a megaflow's mask must already have a slot).
+    fn installed_key(&self, in_port: DpPort, key: &PendingKey) -> Option<EntryKey> {
+        match key {
+            PendingKey::Flow { mask, key } => {
+                let slot = slot_of(self.masks.get(&in_port), mask)?;
+                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: *key }))
+            }
+            PendingKey::Tnl(k) => Some(EntryKey::Tnl(*k)),
+        }
+    }
+
+    fn note(&mut self, in_port: DpPort, key: PendingKey, flows: Flows, entry: FlowActionsXdp) {
+        if let Some(i) = self.installed_key(in_port, &key).and_then(|k| self.installed.get(&(in_port, k))) {
             if i.generation == entry.generation && i.flows.same(&flows) {
                 return;
             }
@@ -348,23 +399,73 @@ impl Offload {
     pub fn install(&mut self, netdevs: &mut Netdevs, now: Millis) {
         for p in std::mem::take(&mut self.pending) {
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
-            if let Some(old) = self.installed.remove(&(p.in_port, p.key)) {
-                if let Some(v) = p.key.get(steer) {
-                    credit(&mut self.stats, &old, &v, now);
+            // A megaflow's mask takes a slot (a new one is written into the program first).
+            let key = match p.key {
+                PendingKey::Tnl(k) => EntryKey::Tnl(k),
+                PendingKey::Flow { mask, key } => {
+                    let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
+                    let slot = if let Some(i) = slot_of(Some(slots), &mask) {
+                        i
+                    } else if let Some(i) = slots.iter().position(Option::is_none) {
+                        if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask }) {
+                            log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
+                            self.stats.install_failures += 1;
+                            continue;
+                        }
+                        slots[i] = Some((mask, 0));
+                        i
+                    } else {
+                        // Every mask slot taken: this megaflow stays in userspace.
+                        self.stats.install_failures += 1;
+                        continue;
+                    };
+                    EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key })
+                }
+            };
+            // Replacing an entry (same key, older generation) keeps its mask slot's count.
+            let replaced = self.installed.remove(&(p.in_port, key));
+            if let Some(old) = &replaced {
+                if let Some(v) = key.get(steer) {
+                    credit(&mut self.stats, old, &v, now);
                 }
                 old.flows.add_entries(-1);
             }
-            match p.key.put(steer, &p.entry) {
+            match key.put(steer, &p.entry) {
                 Ok(()) => {
                     self.stats.installs += 1;
                     p.flows.add_entries(1);
+                    if replaced.is_none() {
+                        self.mask_uses(p.in_port, &key, 1, steer);
+                    }
                     let i = Installed { flows: p.flows, generation: p.entry.generation, packets: 0, bytes: 0 };
-                    self.installed.insert((p.in_port, p.key), i);
+                    self.installed.insert((p.in_port, key), i);
                 }
                 Err(e) => {
                     self.stats.install_failures += 1;
                     log::debug!("XDP flow install on port {}: {e}", p.in_port.0);
+                    if replaced.is_some() {
+                        // The old entry is gone from our books: it must not stay in the program.
+                        key.del(steer);
+                        self.mask_uses(p.in_port, &key, -1, steer);
+                    } else {
+                        self.mask_uses(p.in_port, &key, 0, steer);
+                    }
                 }
+            }
+        }
+    }
+
+    /// Counts `delta` entries more (or fewer) on the mask slot of a megaflow entry; a slot left
+    /// unused is freed in the program too.
+    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: i32, steer: &mut ebpf::XdpSteer) {
+        let EntryKey::Flow(k) = key else { return };
+        let Some(slot) = self.masks.get_mut(&port).and_then(|s| s.get_mut(k.mask_id as usize)) else { return };
+        let Some((_, uses)) = slot else { return };
+        *uses = uses.saturating_add_signed(delta as isize);
+        if *uses == 0 {
+            *slot = None;
+            if let Err(e) = steer.mask_set(k.mask_id, &MaskXdp::default()) {
+                log::debug!("XDP mask removal: {e}");
             }
         }
     }
@@ -389,13 +490,14 @@ impl Offload {
                 inst.bytes = v.bytes;
             }
             if value.is_none() || inst.flows.is_dead() || inst.generation != stamp {
-                if let Some(s) = steer {
-                    k.1.del(s);
-                }
                 if let Some(old) = self.installed.remove(&k) {
                     old.flows.add_entries(-1);
                 }
                 self.stats.removals += 1;
+                if let Some(s) = steer {
+                    k.1.del(s);
+                    self.mask_uses(k.0, &k.1, -1, s);
+                }
             }
         }
     }
@@ -455,6 +557,7 @@ impl Offload {
 
     fn forget_port(&mut self, port: DpPort) {
         self.pending.retain(|p| p.in_port != port);
+        self.masks.remove(&port);
         self.installed.retain(|k, i| {
             let keep = k.0 != port;
             if !keep {
@@ -531,6 +634,20 @@ mod tests {
         assert_eq!(e.flags, ACT_POP_VLAN | ACT_PUSH_VLAN | ACT_SET_ETH_DST | ACT_OUTPUT);
         assert_eq!(e.push_tci, [0x20, 0x05], "the present bit is not sent");
         assert_eq!(e.eth_dst, [2, 0, 0, 0, 0, 7]);
+    }
+
+    #[test]
+    fn masks_project_onto_the_header_key() {
+        let mut mask = FlowKey::ZERO;
+        mask.set_all(Field::EthDst);
+        mask.set(Field::Ipv4Dst, 0xffff_ff00);
+        mask.set_all(Field::IcmpType);
+        mask.set_all(Field::InPort);
+        let m = xdp_mask_of(&mask);
+        assert_eq!(m.eth_dst, [0xff; 6]);
+        assert_eq!(m.nw_dst, [0xff, 0xff, 0xff, 0]);
+        assert_eq!(m.tp_src, [0, 0xff], "ICMP type shares tp_src");
+        assert_eq!((m.eth_src, m.nw_src, m.tp_dst), ([0; 6], [0; 4], [0; 2]));
     }
 
     #[test]

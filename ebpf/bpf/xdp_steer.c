@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // ferrovs XDP program, one instance per port.
 //
-// 1. The in-kernel fast path: a frame whose exact header key has an entry in `flows`, stamped
-//    with the generation in `generation[0]`, gets that entry's actions here (VLAN pop/push,
-//    Ethernet address rewrite, then redirect to one port or drop); the entry counts it.
-//    Userspace installs an entry when a frame hits a cached megaflow whose actions XDP can
-//    carry, and bumps the generation whenever anything that can change a translation changes,
-//    which retires every entry at once (generation 0: fast path off).
+// 1. The in-kernel fast path: cached megaflows, each projected onto the header key below (its
+//    mask in `masks`, its masked key and actions in `flows`), found by tuple-space search over
+//    at most FERROVS_MAX_MASKS masks. A frame whose masked key has an entry stamped with the
+//    generation in `generation[0]` gets that entry's actions here (VLAN pop/push, Ethernet
+//    address rewrite, then redirect to one port or drop); the entry counts it. Userspace
+//    installs an entry when a frame hits a cached megaflow whose actions XDP can carry, and
+//    bumps the generation whenever anything that can change a translation changes, which
+//    retires every entry at once (generation 0: fast path off).
 //    GRE: an entry may instead prepend a stored outer Ethernet/IPv4/GRE header (tunnel push,
 //    completing the outer total length and header checksum per frame) and redirect to the
-//    underlay port; a GRE frame whose outer headers and inner frame have an entry in
+//    underlay port; a GRE frame whose outer headers and inner frame have an exact entry in
 //    `tnl_flows` loses its outer headers (tunnel pop) and gets the inner entry's actions.
 // 2. Everything else (and every frame the parser below does not take: ARP, IPv6, IPv4 with
 //    options or fragments, two VLAN tags, a partial TCP/UDP checksum left by a local sender)
@@ -17,8 +19,10 @@
 //    without one go on to the kernel stack (the XDP_PASS fallback of bpf_redirect_map).
 //
 // The parser takes only frames that userspace's extractor (flowtable::extract) accepts as
-// well-formed, so the fast path never forwards a frame the slow path would drop as malformed.
-// The key layout is mirrored by `ebpf::FlowKeyXdp` in Rust.
+// well-formed, so the fast path never forwards a frame the slow path would drop as malformed;
+// for those frames every flow-key field outside `struct flow_key` except TCP flags has a fixed
+// value, which is why a megaflow not matching on TCP flags projects onto it exactly. The
+// layouts are mirrored in Rust by `ebpf::offload`.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -28,8 +32,10 @@
 
 // One slot per rx queue; queues beyond this pass to the kernel.
 #define FERROVS_MAX_QUEUES 256
-// Exact-match entries per port.
+// Offloaded megaflows per port.
 #define FERROVS_MAX_FLOWS 65536
+// Distinct megaflow masks per port.
+#define FERROVS_MAX_MASKS 8
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -38,7 +44,7 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
-// The exact header key (32 bytes). L3/L4 fields are zero for non-IPv4 frames.
+// The header key (32 bytes, four 64-bit words). L3/L4 fields are zero for non-IPv4 frames.
 struct flow_key {
 	__u8 eth_dst[6];
 	__u8 eth_src[6];
@@ -84,12 +90,34 @@ struct flow_actions {
 	__u8 tnl_header[48];
 };
 
+// A megaflow's key: which mask, and the header key under it.
+struct masked_key {
+	__u32 mask_id;
+	__u32 pad;
+	struct flow_key key;
+};
+
+// A mask slot (in_use 0: free).
+struct mask_slot {
+	__u32 in_use;
+	__u32 pad;
+	struct flow_key mask;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FERROVS_MAX_FLOWS);
-	__type(key, struct flow_key);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct masked_key);
 	__type(value, struct flow_actions);
 } flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FERROVS_MAX_MASKS);
+	__type(key, __u32);
+	__type(value, struct mask_slot);
+} masks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -381,34 +409,50 @@ int xdp_steer(struct xdp_md *ctx)
 {
 	__u32 zero = 0;
 	__u64 *gen = bpf_map_lookup_elem(&generation, &zero);
-	if (gen && *gen) {
-		void *data = (void *)(long)ctx->data;
-		void *end = (void *)(long)ctx->data_end;
-		struct flow_key key = {};
-		if (parse(data, end, &key) == 0) {
-			struct flow_actions *a = bpf_map_lookup_elem(&flows, &key);
-			if (a && a->generation == *gen) {
-				__u64 len = end - data;
-				int verdict = execute(ctx, a);
-				if (verdict >= 0) {
-					__sync_fetch_and_add(&a->packets, 1);
-					__sync_fetch_and_add(&a->bytes, len);
-					return verdict;
-				}
-				// A failed header adjustment may have moved the frame: drop rather than
-				// hand userspace a half-rewritten frame.
-				if (verdict == -1)
-					return XDP_DROP;
-			} else if (key.nw_proto == IPPROTO_GRE && key.vlan_tci == 0 &&
-				   key.eth_type == bpf_htons(ETH_P_IP)) {
-				int verdict = tunnel_pop(ctx, &key, *gen);
-				if (verdict >= 0)
-					return verdict;
-				if (verdict == -1)
-					return XDP_DROP;
-			}
+	if (!gen || !*gen)
+		goto slow_path;
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct flow_key key = {};
+	if (parse(data, end, &key))
+		goto slow_path;
+	__u64 *k = (__u64 *)&key;
+	// Tuple-space search: megaflows never overlap, so the first hit is the one.
+	for (__u32 i = 0; i < FERROVS_MAX_MASKS; i++) {
+		struct mask_slot *m = bpf_map_lookup_elem(&masks, &i);
+		if (!m || !m->in_use)
+			continue;
+		__u64 *mw = (__u64 *)&m->mask;
+		struct masked_key mk = { .mask_id = i };
+		__u64 *o = (__u64 *)&mk.key;
+		o[0] = k[0] & mw[0];
+		o[1] = k[1] & mw[1];
+		o[2] = k[2] & mw[2];
+		o[3] = k[3] & mw[3];
+		struct flow_actions *a = bpf_map_lookup_elem(&flows, &mk);
+		if (!a || a->generation != *gen)
+			continue;
+		__u64 len = end - data;
+		int verdict = execute(ctx, a);
+		if (verdict >= 0) {
+			__sync_fetch_and_add(&a->packets, 1);
+			__sync_fetch_and_add(&a->bytes, len);
+			return verdict;
 		}
+		// -1: a failed header adjustment may have moved the frame: drop rather than hand
+		// userspace a half-rewritten frame. -2: the entry leaves this frame to userspace.
+		if (verdict == -1)
+			return XDP_DROP;
+		goto slow_path;
 	}
+	if (key.nw_proto == IPPROTO_GRE && key.vlan_tci == 0 && key.eth_type == bpf_htons(ETH_P_IP)) {
+		int verdict = tunnel_pop(ctx, &key, *gen);
+		if (verdict >= 0)
+			return verdict;
+		if (verdict == -1)
+			return XDP_DROP;
+	}
+slow_path:
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 

@@ -15,7 +15,7 @@ use aya::maps::{Array, HashMap, IterableMap, XskMap};
 use aya::programs::xdp::XdpLinkId;
 use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
-pub use offload::{FlowActionsXdp, FlowKeyXdp, Generation, TnlKeyXdp};
+pub use offload::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp};
 use std::ffi::CString;
 use std::fmt;
 use std::os::fd::AsRawFd;
@@ -34,6 +34,7 @@ const PROGRAM: &str = "xdp_steer";
 const XSK_MAP: &str = "xsks";
 const FLOWS_MAP: &str = "flows";
 const GENERATION_MAP: &str = "generation";
+const MASKS_MAP: &str = "masks";
 const TNL_FLOWS_MAP: &str = "tnl_flows";
 
 /// What went wrong loading, attaching or feeding the XDP program.
@@ -121,7 +122,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 pub struct XdpSteer {
     ebpf: Ebpf,
     xsks: XskMap<aya::maps::MapData>,
-    flows: HashMap<aya::maps::MapData, FlowKeyXdp, FlowActionsXdp>,
+    flows: HashMap<aya::maps::MapData, MaskedKeyXdp, FlowActionsXdp>,
+    masks: Array<aya::maps::MapData, MaskXdp>,
     tnl_flows: HashMap<aya::maps::MapData, TnlKeyXdp, FlowActionsXdp>,
     generation: Array<aya::maps::MapData, u64>,
     link: Option<XdpLinkId>,
@@ -168,6 +170,8 @@ impl XdpSteer {
             .take_map(GENERATION_MAP)
             .ok_or_else(|| Error::Load(format!("the object has no {GENERATION_MAP} map")))?;
         let generation = Array::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
+        let map = ebpf.take_map(MASKS_MAP).ok_or_else(|| Error::Load(format!("the object has no {MASKS_MAP} map")))?;
+        let masks = Array::try_from(map).map_err(|e| Error::Load(chain(&e)))?;
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM)
             .ok_or_else(|| Error::Load(format!("the object has no {PROGRAM} program")))?
@@ -190,6 +194,7 @@ impl XdpSteer {
                         ebpf,
                         xsks,
                         flows,
+                        masks,
                         tnl_flows,
                         generation,
                         link: Some(link),
@@ -239,21 +244,29 @@ impl XdpSteer {
         Generation::from_map(self.generation.map()).map_err(|e| Error::Flows(e.to_string()))
     }
 
+    /// Writes mask slot `slot` (`in_use` 0 frees it).
+    ///
+    /// # Errors
+    /// The kernel's answer (the slot is beyond the map).
+    pub fn mask_set(&mut self, slot: u32, mask: &MaskXdp) -> Result<()> {
+        self.masks.set(slot, mask, 0).map_err(|e| Error::Flows(chain(&e)))
+    }
+
     /// Installs (or replaces) the entry of `key`.
     ///
     /// # Errors
     /// The kernel's answer (E2BIG when the map is full).
-    pub fn flow_put(&mut self, key: &FlowKeyXdp, actions: &FlowActionsXdp) -> Result<()> {
+    pub fn flow_put(&mut self, key: &MaskedKeyXdp, actions: &FlowActionsXdp) -> Result<()> {
         self.flows.insert(key, actions, 0).map_err(|e| Error::Flows(chain(&e)))
     }
 
     /// The entry of `key` (with its counters), if installed.
-    pub fn flow_get(&self, key: &FlowKeyXdp) -> Option<FlowActionsXdp> {
+    pub fn flow_get(&self, key: &MaskedKeyXdp) -> Option<FlowActionsXdp> {
         self.flows.get(key, 0).ok()
     }
 
     /// Removes the entry of `key` (absent is not an error).
-    pub fn flow_del(&mut self, key: &FlowKeyXdp) {
+    pub fn flow_del(&mut self, key: &MaskedKeyXdp) {
         let _ = self.flows.remove(key);
     }
 
@@ -299,7 +312,7 @@ mod tests {
         let obj = aya_obj_check(&XDP_STEER.0);
         assert!(obj.0, "program {PROGRAM}");
         assert!(obj.1, "map {XSK_MAP}");
-        for map in [FLOWS_MAP, GENERATION_MAP, TNL_FLOWS_MAP] {
+        for map in [FLOWS_MAP, GENERATION_MAP, MASKS_MAP, TNL_FLOWS_MAP] {
             assert!(XDP_STEER.0.windows(map.len()).any(|w| w == map.as_bytes()), "map {map}");
         }
     }

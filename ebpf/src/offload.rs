@@ -1,13 +1,13 @@
-//! The in-kernel fast path's maps, as Rust sees them: the exact header key ([`FlowKeyXdp`]),
-//! the entry ([`FlowActionsXdp`]: actions, generation stamp, counters) and the generation
-//! handle ([`Generation`]) that retires every entry of a port at once.
+//! The in-kernel fast path's maps, as Rust sees them: the header key ([`FlowKeyXdp`]), a
+//! megaflow's key under its mask ([`MaskedKeyXdp`]), the mask slots ([`MaskXdp`]), the entry
+//! ([`FlowActionsXdp`]: actions, generation stamp, counters) and the generation handle
+//! ([`Generation`]) that retires every entry of a port at once.
 //!
-//! The layouts mirror `struct flow_key`, `struct flow_actions` and `struct tnl_key` in
-//! `bpf/xdp_steer.c`; the tests check the sizes, and [`FlowKeyXdp::parse`] and
-//! [`TnlKeyXdp::parse`] mirror the C parsers (the daemon computes an entry's key from the frame
-//! that hit the megaflow, the program from each later frame). GRE: [`FlowActionsXdp`] can carry
-//! an encapsulation header ([`ACT_TUNNEL_PUSH`], completed per frame as
-//! [`FlowActionsXdp::tunnel_push`] shows), and [`TnlKeyXdp`] keys decapsulation entries.
+//! The layouts mirror the structs of `bpf/xdp_steer.c`; the tests check the sizes, and
+//! [`FlowKeyXdp::parse`] and [`TnlKeyXdp::parse`] mirror the C parsers (the daemon computes an
+//! entry's key from the frame that hit the megaflow, the program from each later frame). GRE:
+//! [`FlowActionsXdp`] can carry an encapsulation header ([`ACT_TUNNEL_PUSH`], completed per
+//! frame as [`FlowActionsXdp::tunnel_push`] shows), and [`TnlKeyXdp`] keys decapsulation entries.
 
 use aya::maps::{Array, Map, MapData};
 use std::os::fd::AsFd;
@@ -35,6 +35,8 @@ pub const TNL_HEADER_MAX: usize = 48;
 
 /// Entries the `flows` map of one port holds (`FERROVS_MAX_FLOWS` in C).
 pub const MAX_FLOWS: u32 = 65536;
+/// Mask slots of one port (`FERROVS_MAX_MASKS` in C).
+pub const MAX_MASKS: u32 = 8;
 
 /// The exact header key of a frame (network byte order where the frame has it).
 #[repr(C)]
@@ -64,6 +66,30 @@ pub struct FlowKeyXdp {
     pub tp_src: [u8; 2],
     /// TCP/UDP/SCTP destination port; ICMP code.
     pub tp_dst: [u8; 2],
+}
+
+/// A megaflow's key in the `flows` map: its mask slot and the header key under that mask.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MaskedKeyXdp {
+    /// Slot of the mask in the `masks` map.
+    pub mask_id: u32,
+    /// Zero.
+    pub pad: u32,
+    /// The header key, masked.
+    pub key: FlowKeyXdp,
+}
+
+/// A slot of the `masks` map.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MaskXdp {
+    /// 1: the program tries this mask; 0: free.
+    pub in_use: u32,
+    /// Zero.
+    pub pad: u32,
+    /// The mask (1 bits are significant).
+    pub mask: FlowKeyXdp,
 }
 
 /// One entry: its generation stamp, counters and actions.
@@ -136,12 +162,16 @@ pub struct TnlKeyXdp {
     pub inner: FlowKeyXdp,
 }
 
-// SAFETY: all three are repr(C) structs of integers and byte arrays with no padding the
+// SAFETY: these are repr(C) structs of integers and byte arrays with no padding the
 // compiler inserts (sizes checked in the tests against the C layout), so every bit pattern is
 // valid.
 unsafe impl aya::Pod for FlowKeyXdp {}
 // SAFETY: as above.
 unsafe impl aya::Pod for FlowActionsXdp {}
+// SAFETY: as above.
+unsafe impl aya::Pod for MaskedKeyXdp {}
+// SAFETY: as above.
+unsafe impl aya::Pod for MaskXdp {}
 // SAFETY: as above.
 unsafe impl aya::Pod for TnlKeyXdp {}
 
@@ -183,6 +213,45 @@ fn sum16(bytes: &[u8]) -> u32 {
 }
 
 impl FlowKeyXdp {
+    /// Its bytes.
+    fn bytes(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        b[..6].copy_from_slice(&self.eth_dst);
+        b[6..12].copy_from_slice(&self.eth_src);
+        b[12..14].copy_from_slice(&self.eth_type);
+        b[14..16].copy_from_slice(&self.vlan_tci);
+        b[16..20].copy_from_slice(&self.nw_src);
+        b[20..24].copy_from_slice(&self.nw_dst);
+        b[24] = self.nw_proto;
+        b[25] = self.nw_tos;
+        b[26] = self.nw_ttl;
+        b[27] = self.pad;
+        b[28..30].copy_from_slice(&self.tp_src);
+        b[30..32].copy_from_slice(&self.tp_dst);
+        b
+    }
+
+    fn from_bytes(b: &[u8; 32]) -> Self {
+        let mut k = FlowKeyXdp::default();
+        k.eth_dst.copy_from_slice(&b[..6]);
+        k.eth_src.copy_from_slice(&b[6..12]);
+        k.eth_type.copy_from_slice(&b[12..14]);
+        k.vlan_tci.copy_from_slice(&b[14..16]);
+        k.nw_src.copy_from_slice(&b[16..20]);
+        k.nw_dst.copy_from_slice(&b[20..24]);
+        (k.nw_proto, k.nw_tos, k.nw_ttl, k.pad) = (b[24], b[25], b[26], b[27]);
+        k.tp_src.copy_from_slice(&b[28..30]);
+        k.tp_dst.copy_from_slice(&b[30..32]);
+        k
+    }
+
+    /// The key under `mask`, as the program computes it.
+    #[must_use]
+    pub fn and(&self, mask: &FlowKeyXdp) -> FlowKeyXdp {
+        let (a, m) = (self.bytes(), mask.bytes());
+        FlowKeyXdp::from_bytes(&std::array::from_fn(|i| a[i] & m[i]))
+    }
+
     /// The key the XDP program computes for `frame`, or None where the program hands the frame
     /// to userspace (the same rules as the C parser).
     pub fn parse(frame: &[u8]) -> Option<FlowKeyXdp> {
@@ -345,6 +414,8 @@ mod tests {
     fn layouts_match_the_c_structs() {
         assert_eq!(std::mem::size_of::<FlowKeyXdp>(), 32);
         assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 104);
+        assert_eq!(std::mem::size_of::<MaskedKeyXdp>(), 40);
+        assert_eq!(std::mem::size_of::<MaskXdp>(), 40);
         assert_eq!(std::mem::size_of::<TnlKeyXdp>(), 72);
         assert_eq!(std::mem::offset_of!(FlowActionsXdp, tnl_len), 48);
         assert_eq!(std::mem::offset_of!(FlowActionsXdp, tnl_header), 56);
@@ -447,5 +518,14 @@ mod tests {
         f[12..14].copy_from_slice(&[0x88, 0xb5]);
         let k = FlowKeyXdp::parse(&f).unwrap();
         assert_eq!((k.nw_proto, k.tp_src), (0, [0, 0]));
+    }
+
+    #[test]
+    fn masking_keeps_only_the_mask_bits_and_round_trips() {
+        let k = FlowKeyXdp::parse(&udp_frame([0x12, 0x34])).unwrap();
+        assert_eq!(FlowKeyXdp::from_bytes(&k.bytes()), k);
+        let mask = FlowKeyXdp { nw_dst: [0xff, 0xff, 0xff, 0], tp_dst: [0xff, 0xff], ..FlowKeyXdp::default() };
+        let m = k.and(&mask);
+        assert_eq!(m, FlowKeyXdp { nw_dst: [10, 0, 0, 0], tp_dst: [0, 0x35], ..FlowKeyXdp::default() });
     }
 }

@@ -10,6 +10,7 @@ use benches::rate::netns::{remove_stale, Topology, PARK};
 use benches::rate::report::{latency_percentiles, notes, table, Row};
 use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use benches::rate::sys;
+use benches::rate::tap;
 use benches::rate::xdp::{Generator, Pace, Sink};
 use clap::Parser;
 use std::fmt::Write as _;
@@ -17,7 +18,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, in priority order.
-const SCENARIOS: [&str; 7] = ["64b-1flow", "64b-1kflows", "1500b-1flow", "64b-100kflows", "lat-10", "lat-50", "idle"];
+const SCENARIOS: [&str; 9] = [
+    "64b-1flow",
+    "64b-1kflows",
+    "1500b-1flow",
+    "64b-100kflows",
+    "setup-1000kflows",
+    "lat-10",
+    "lat-50",
+    "storm-100k",
+    "idle",
+];
 
 #[derive(Debug, Parser)]
 #[command(about = "ferrovs packet-rate harness: ferrovs, Open vSwitch and kernel XDP forwarding in one run")]
@@ -26,9 +37,14 @@ struct Args {
     #[arg(long, default_value = "ferrovs,ovs,kernel", value_delimiter = ',')]
     switch: Vec<String>,
     /// Scenarios (comma-separated), "all" = 64b-1flow, 64b-1kflows, 1500b-1flow, 64b-100kflows,
-    /// lat-10, lat-50, idle. Any `<size>b-<n>flows` (frame size with FCS 62..=1518; n may end in
-    /// k), `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`, or
-    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all").
+    /// setup-1000kflows, lat-10, lat-50, storm-100k, idle. Any `<size>b-<n>flows` (frame size with
+    /// FCS 62..=1518; n may end in k), `setup-<n>flows` (flow setup: megaflows disabled in both
+    /// switches, so each of n new 64B UDP headers is an upcall; new flows per second),
+    /// `storm-<n>` (latency of 64B frames at --pps, default 50000/s, while stock `ovs-ofctl
+    /// add-flows` loads n flow_mods into the same table; n may end in k),
+    /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`,
+    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all"), or
+    /// `tap-rx-<size>b` / `tap-tx-<size>b` (VM tap -> switch -> port and back, not in "all").
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
     /// Seconds of traffic per scenario (after a warm-up of up to 0.5 s).
@@ -53,12 +69,18 @@ struct Args {
     /// Open vSwitch interface type of s0/s1.
     #[arg(long, default_value = "afxdp")]
     ovs_port_type: String,
+    /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`; `system` for the
+    /// AF_PACKET port, to compare).
+    #[arg(long, default_value = "tap")]
+    ferrovs_tap_type: String,
 }
 
 /// One scenario's parameters.
 #[derive(Debug, Clone, Copy)]
 enum Scenario {
     Rate { size: usize, flows: u32 },
+    Setup { flows: u32 },
+    Storm { flow_mods: u32 },
     Latency { percent: u32 },
     Idle,
 }
@@ -73,15 +95,29 @@ fn scenario(name: &str) -> Option<Scenario> {
         let percent: u32 = p.parse().ok()?;
         return (1..=100).contains(&percent).then_some(Scenario::Latency { percent });
     }
+    let flow_count = |flows: &str| -> Option<u32> {
+        let flows = flows.strip_suffix("flows").or_else(|| flows.strip_suffix("flow"))?;
+        let n: u32 = match flows.strip_suffix('k') {
+            Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+            None => flows.parse().ok()?,
+        };
+        (1..=10_000_000).contains(&n).then_some(n)
+    };
+    if let Some(flows) = name.strip_prefix("setup-") {
+        return Some(Scenario::Setup { flows: flow_count(flows)? });
+    }
+    if let Some(n) = name.strip_prefix("storm-") {
+        let n: u32 = match n.strip_suffix('k') {
+            Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
+            None => n.parse().ok()?,
+        };
+        return (1..=1_000_000).contains(&n).then_some(Scenario::Storm { flow_mods: n });
+    }
     let (size, flows) = name.split_once("b-")?;
     let size: usize = size.parse().ok()?;
-    let flows = flows.strip_suffix("flows").or_else(|| flows.strip_suffix("flow"))?;
-    let flows: u32 = match flows.strip_suffix('k') {
-        Some(k) => k.parse::<u32>().ok()?.checked_mul(1000)?,
-        None => flows.parse().ok()?,
-    };
+    let flows = flow_count(flows)?;
     let sizes = frame::MIN_LEN + frame::FCS_LEN..=frame::MAX_SIZE;
-    (sizes.contains(&size) && (1..=10_000_000).contains(&flows)).then_some(Scenario::Rate { size, flows })
+    sizes.contains(&size).then_some(Scenario::Rate { size, flows })
 }
 
 fn main() {
@@ -102,10 +138,10 @@ fn real_main() -> Result<()> {
         SCENARIOS.iter().map(|s| (*s).to_owned()).collect()
     } else {
         for s in &args.scenario {
-            if scenario(s).is_none() && gre::scenario_size(s).is_none() {
+            if scenario(s).is_none() && gre::scenario_size(s).is_none() && tap::scenario(s).is_none() {
                 bail!(
                     "unknown scenario {s}: <size>b-<n>flows (size 62..=1518 with FCS, n 1..=10000000, k = 1000), \
-                     lat-<percent>, idle, gre-<size>b, or all = {}",
+                     lat-<percent>, idle, gre-<size>b, tap-rx-<size>b, tap-tx-<size>b, or all = {}",
                     SCENARIOS.join(",")
                 );
             }
@@ -122,7 +158,11 @@ fn real_main() -> Result<()> {
         Some(d) => d.clone(),
         None => std::env::current_exe()?.parent().context("no exe dir")?.to_path_buf(),
     };
-    let opts = SwitchOptions { ferrovs_dir, ovs_port_type: args.ovs_port_type.clone() };
+    let opts = SwitchOptions {
+        ferrovs_dir,
+        ovs_port_type: args.ovs_port_type.clone(),
+        ferrovs_tap_type: args.ferrovs_tap_type.clone(),
+    };
     sys::catch_interrupts();
     remove_stale();
 
@@ -149,15 +189,15 @@ fn real_main() -> Result<()> {
             .iter()
             .filter_map(|n| gre::scenario_size(n).map(|s| (n.clone(), s, row_command(kind, n, &args))))
             .collect();
+        let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
+        let run = GreRun {
+            duration: Duration::from_secs_f64(args.duration),
+            warmup: Duration::from_secs_f64(args.duration.min(0.5)),
+            pace,
+            burst,
+            gen_cpu: args.gen_cpu,
+        };
         if !gre_names.is_empty() && !sys::interrupted() {
-            let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
-            let run = GreRun {
-                duration: Duration::from_secs_f64(args.duration),
-                warmup: Duration::from_secs_f64(args.duration.min(0.5)),
-                pace,
-                burst,
-                gen_cpu: args.gen_cpu,
-            };
             match gre::measure_gre(kind, &gre_names, &opts, &run) {
                 Ok((r, detail)) => {
                     rows.extend(r);
@@ -166,6 +206,22 @@ fn real_main() -> Result<()> {
                 Err(e) => {
                     eprintln!("rate: {} GRE: {e:#}", kind.name());
                     failures.push(format!("- {} (GRE): FAILED: {e:#}", kind.name()));
+                }
+            }
+        }
+        let tap_names: Vec<(String, tap::Direction, usize, String)> = names
+            .iter()
+            .filter_map(|n| tap::scenario(n).map(|(d, s)| (n.clone(), d, s, row_command(kind, n, &args))))
+            .collect();
+        if !tap_names.is_empty() && !sys::interrupted() {
+            match tap::measure_tap(kind, &tap_names, &opts, &run) {
+                Ok((r, detail)) => {
+                    rows.extend(r);
+                    details.push(format!("- {} (tap): {detail}", kind.name()));
+                }
+                Err(e) => {
+                    eprintln!("rate: {} tap: {e:#}", kind.name());
+                    failures.push(format!("- {} (tap): FAILED: {e:#}", kind.name()));
                 }
             }
         }
@@ -231,6 +287,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         if let Some(p) = args.pps.filter(|_| !scenario.starts_with("lat")) {
             let _ = write!(c, " --pps {p}");
         }
+        if kind == SwitchKind::Ferrovs && scenario.starts_with("tap-") && args.ferrovs_tap_type != "tap" {
+            let _ = write!(c, " --ferrovs-tap-type {}", args.ferrovs_tap_type);
+        }
     }
     c
 }
@@ -271,6 +330,20 @@ fn measure_switch(
                     capacity = Some(r.forwarded_pps);
                 }
                 Row { scenario: name.into(), switch: kind.name().into(), command, ..r }
+            }
+            Scenario::Setup { flows } => {
+                if kind == SwitchKind::Kernel {
+                    continue;
+                }
+                let row = measure_setup(kind, &topo, &sw, &sink, flows, args, duration)?;
+                Row { command, ..row }
+            }
+            Scenario::Storm { flow_mods } => {
+                if kind == SwitchKind::Kernel {
+                    continue;
+                }
+                let row = measure_storm(kind, &topo, &sw, &sink, flow_mods, args, duration)?;
+                Row { command, ..row }
             }
             Scenario::Latency { percent } => {
                 let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
@@ -320,6 +393,125 @@ fn measure_switch(
         rows.push(row);
     }
     Ok((sw.detail.clone(), sw.setup.clone()))
+}
+
+/// Flow setup: with megaflows disabled in the switch (each megaflow is its packet's exact
+/// header, Open vSwitch's `upcall/disable-megaflows`), `flows` different 64B UDP headers flat out,
+/// each new to the switch (no warm-up, fewer frames than flows in the run unless the switch is
+/// faster than the generator); the figure is upcalls per second. ferrovs's per-port upcall
+/// limit is lifted for the run, Open vSwitch has none.
+fn measure_setup(
+    kind: SwitchKind,
+    topo: &Topology,
+    sw: &Switch,
+    sink: &Sink,
+    flows: u32,
+    args: &Args,
+    duration: Duration,
+) -> Result<Row> {
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    sw.appctl(&["upcall/disable-megaflows"])?;
+    if kind == SwitchKind::Ferrovs {
+        sw.appctl(&["dpif-netdev/upcall-rate", "0"])?;
+    }
+    let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, flows, &topo.gen, PARK)?;
+    generator.pin(args.gen_cpu);
+    let before = sw.upcalls()?;
+    let r = measure(topo, sw, sink, &generator, duration, Pace::FlatOut, 0);
+    let after = sw.upcalls();
+    sw.appctl(&["upcall/enable-megaflows"])?;
+    if kind == SwitchKind::Ferrovs {
+        sw.appctl(&["dpif-netdev/upcall-rate", "100000", "10000"])?;
+    }
+    let r = r?;
+    let secs = duration.as_secs_f64();
+    let setups = (after? - before) as f64 / secs;
+    Ok(Row { scenario: format!("setup-{flows} ({setups:.0} new flows/s)"), switch: kind.name().into(), ..r })
+}
+
+/// Forwarding during a flow-table storm: 64B frames of the forwarded flow at a fixed rate
+/// (`--pps`, default 50000/s, the same for every switch) while stock `ovs-ofctl add-flows` loads
+/// `flow_mods` priority-1 flows into table 0 (Neutron-like VLAN + MAC matches that the
+/// harness's frames never match, so the forwarding decision stays the same and only the cost of
+/// applying the changes shows). The row gives the latency and loss while the storm lasts; the
+/// label how long the storm took.
+fn measure_storm(
+    kind: SwitchKind,
+    topo: &Topology,
+    sw: &Switch,
+    sink: &Sink,
+    flow_mods: u32,
+    args: &Args,
+    duration: Duration,
+) -> Result<Row> {
+    use std::io::Write as _;
+    let g0 = topo.gen.link("g0")?;
+    let k0 = topo.sink.link("k0")?;
+    let target = sw.ofctl_target().context("no OpenFlow socket")?;
+    let file = std::env::temp_dir().join(format!("frate-storm-{}.txt", std::process::id()));
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for i in 0..flow_mods {
+            writeln!(
+                f,
+                "table=0,priority=1,dl_vlan={},dl_dst=fa:16:3e:{:02x}:{:02x}:{:02x},actions=strip_vlan,output:2",
+                i % 4000 + 1,
+                (i >> 16) & 0xff,
+                (i >> 8) & 0xff,
+                i & 0xff
+            )?;
+        }
+    }
+    let pps = args.pps.unwrap_or(50_000.0);
+    let burst = burst_for(pps);
+    let mut generator = Generator::new(udp_frame(64, g0.mac, k0.mac)?, 1, &topo.gen, PARK)?;
+    generator.pin(args.gen_cpu);
+    generator.run(&topo.gen, "g0", Duration::from_millis(500), Pace::Rate(pps), burst)?;
+    let started = std::time::Instant::now();
+    let mut storm = std::process::Command::new("ovs-ofctl")
+        .arg("add-flows")
+        .arg(&target)
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running ovs-ofctl add-flows")?;
+    let r = measure(topo, sw, sink, &generator, duration, Pace::Rate(pps), burst);
+    // The storm is bounded: ovs-ofctl is killed if it outlasts the measurement by a minute.
+    let deadline = started + duration + Duration::from_mins(1);
+    let status = loop {
+        if let Some(st) = storm.try_wait()? {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = storm.kill();
+            let _ = storm.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&file);
+    if status.is_none_or(|s| !s.success()) {
+        let mut err = String::new();
+        if let Some(mut e) = storm.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        bail!("ovs-ofctl add-flows {target} failed: {err}; switch log:\n{}", sw.log());
+    }
+    // Back to the one forwarding flow for the next scenario.
+    let _ = std::process::Command::new("ovs-ofctl").args(["del-flows", &target, "vlan_tci=0x1000/0x1000"]).status();
+    let r = r?;
+    let within = if took <= duration.as_secs_f64() { "within" } else { "outlasting" };
+    Ok(Row {
+        scenario: format!(
+            "storm-{flow_mods} ({:.3} Mpps, {flow_mods} flow_mods in {took:.1} s, {within} the run)",
+            pps / 1e6
+        ),
+        switch: kind.name().into(),
+        ..r
+    })
 }
 
 /// Frames per burst when paced at `pps`: bursts at most every 100 µs (sleep granularity),
@@ -376,7 +568,20 @@ mod tests {
         }
         assert!(matches!(scenario("128b-5kflows"), Some(Scenario::Rate { size: 128, flows: 5000 })));
         assert!(matches!(scenario("lat-90"), Some(Scenario::Latency { percent: 90 })));
-        for bad in ["64b", "61b-1flow", "1519b-1flow", "64b-0flows", "64b-xflows", "lat-0", "lat-101", "64b-1flo"] {
+        assert!(matches!(scenario("setup-500kflows"), Some(Scenario::Setup { flows: 500_000 })));
+        assert!(matches!(scenario("storm-100k"), Some(Scenario::Storm { flow_mods: 100_000 })));
+        for bad in [
+            "setup-0flows",
+            "setup-",
+            "64b",
+            "61b-1flow",
+            "1519b-1flow",
+            "64b-0flows",
+            "64b-xflows",
+            "lat-0",
+            "lat-101",
+            "64b-1flo",
+        ] {
             assert!(scenario(bad).is_none(), "{bad}");
         }
         assert_eq!(burst_for(1.0), 1);

@@ -97,6 +97,10 @@ pub struct Switch {
     procs: Vec<Proc>,
     _fwd: Option<KernelForwarder>,
     dir: Option<TempDir>,
+    /// The program and leading arguments of the switch's appctl (None: the kernel ceiling).
+    appctl: Option<(PathBuf, Vec<String>)>,
+    /// ferrovs's CLI (None for the other kinds).
+    cli: Option<PathBuf>,
 }
 
 /// utime + stime of `pid` in clock ticks (all its threads).
@@ -165,6 +169,8 @@ impl Switch {
                 procs: vec![],
                 _fwd: Some(KernelForwarder::attach(sw, "s0", "s1")?),
                 dir: None,
+                appctl: None,
+                cli: None,
             }),
         }
     }
@@ -193,7 +199,9 @@ impl Switch {
             setup: vec![],
             procs: vec![Proc { child }],
             _fwd: None,
+            appctl: Some((cli_bin.clone(), vec!["--rundir".into(), dir.0.display().to_string(), "appctl".into()])),
             dir: Some(dir),
+            cli: Some(cli_bin.clone()),
         };
         let rundir = s.dir.as_ref().map(|d| d.0.clone()).unwrap_or_default();
         let cli = |args: &[&str]| run(Command::new(&cli_bin).arg("--rundir").arg(&rundir).args(args));
@@ -250,11 +258,7 @@ impl Switch {
     fn ovs(sw: &Netns, port_type: &str) -> Result<Self> {
         let dir = TempDir::new("ovs")?;
         let d = dir.0.clone();
-        let env = |c: &mut Command| {
-            for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
-                c.env(v, &d);
-            }
-        };
+        let env = |c: &mut Command| ovs_env(c, &d);
         let db = d.join("conf.db");
         let sock = format!("unix:{}", d.join("db.sock").display());
         let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
@@ -268,7 +272,12 @@ impl Switch {
             setup: vec![],
             procs: vec![],
             _fwd: None,
+            appctl: Some((
+                PathBuf::from("ovs-appctl"),
+                vec![format!("--target={}", d.join("ovs-vswitchd.ctl").display())],
+            )),
             dir: Some(dir),
+            cli: None,
         };
         let mut c = sw.command("ovsdb-server");
         env(&mut c);
@@ -346,6 +355,101 @@ impl Switch {
         Ok(s)
     }
 
+    /// The bridge's OpenFlow management socket, as stock `ovs-ofctl` takes it (both switches
+    /// put it at `<rundir>/br0.mgmt`); None for the kernel ceiling.
+    pub fn ofctl_target(&self) -> Option<String> {
+        let dir = self.dir.as_ref().filter(|_| self.kind != SwitchKind::Kernel)?;
+        Some(format!("unix:{}", dir.0.join("br0.mgmt").display()))
+    }
+
+    /// Runs an appctl command (`ovs-appctl` / `ferrovs appctl`) on the switch.
+    ///
+    /// # Errors
+    /// The kernel ceiling has none; the command failed.
+    pub fn appctl(&self, args: &[&str]) -> Result<String> {
+        let Some((prog, lead)) = &self.appctl else { bail!("the {} switch has no appctl", self.kind.name()) };
+        run(Command::new(prog).args(lead).args(args))
+    }
+
+    /// Packets translated by the slow path so far ("miss with success upcall" in
+    /// `dpif-netdev/pmd-stats-show`, summed over poll threads).
+    ///
+    /// # Errors
+    /// No appctl, or no such line.
+    pub fn upcalls(&self) -> Result<u64> {
+        let text = self.appctl(&["dpif-netdev/pmd-stats-show"])?;
+        let mut n = None;
+        for l in text.lines().filter_map(|l| l.trim().strip_prefix("miss with success upcall:")) {
+            let v: u64 = l.split_whitespace().next().and_then(|v| v.parse().ok()).context("bad upcall count")?;
+            *n.get_or_insert(0) += v;
+        }
+        n.with_context(|| format!("no upcall count in:\n{text}"))
+    }
+
+    /// Runs a configuration command in `ovs-vsctl` syntax (`ferrovs ...` or `ovs-vsctl ...`) and
+    /// records it in [`Switch::setup`]; returns its output.
+    pub fn vsctl(&mut self, args: &[&str]) -> Result<String> {
+        let dir = self.dir.as_ref().map(|d| d.0.clone()).context("no switch process to configure")?;
+        let (mut c, tool) = match (self.kind, &self.cli) {
+            (SwitchKind::Ferrovs, Some(cli)) => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(&dir);
+                (c, "ferrovs")
+            }
+            (SwitchKind::Ovs, _) => {
+                let mut c = Command::new("ovs-vsctl");
+                ovs_env(&mut c, &dir);
+                c.arg(format!("--db=unix:{}", dir.join("db.sock").display())).arg("--timeout=20");
+                (c, "ovs-vsctl")
+            }
+            _ => bail!("{} has no configuration commands", self.kind.name()),
+        };
+        let out = run(c.args(args)).with_context(|| format!("switch log:\n{}", self.log()))?;
+        self.setup.push(format!("{tool} {}", args.join(" ")));
+        Ok(out)
+    }
+
+    /// Runs an `ovs-ofctl` command (`ferrovs ofctl ...` or `ovs-ofctl ...`), recorded in
+    /// [`Switch::setup`].
+    pub fn ofctl(&mut self, args: &[&str]) -> Result<()> {
+        let dir = self.dir.as_ref().map(|d| d.0.clone()).context("no switch process to configure")?;
+        let (mut c, tool) = match (self.kind, &self.cli) {
+            (SwitchKind::Ferrovs, Some(cli)) => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(&dir).arg("ofctl");
+                (c, "ferrovs ofctl")
+            }
+            (SwitchKind::Ovs, _) => {
+                let mut c = Command::new("ovs-ofctl");
+                ovs_env(&mut c, &dir);
+                (c, "ovs-ofctl")
+            }
+            _ => bail!("{} has no OpenFlow tables", self.kind.name()),
+        };
+        run(c.args(args)).with_context(|| format!("switch log:\n{}", self.log()))?;
+        self.setup.push(format!("{tool} {}", args.join(" ")));
+        Ok(())
+    }
+
+    /// Lines of the switch's log that contain one of `needles` (their text after the last `|`),
+    /// at most 8: what it chose for a port.
+    pub fn log_lines(&self, needles: &[&str]) -> Vec<String> {
+        let name = match self.kind {
+            SwitchKind::Ferrovs => "ferrovsd.log",
+            SwitchKind::Ovs => "ovs-vswitchd.log",
+            SwitchKind::Kernel => return vec![],
+        };
+        let text = self.dir.as_ref().and_then(|d| std::fs::read_to_string(d.0.join(name)).ok()).unwrap_or_default();
+        let mut out: Vec<String> = vec![];
+        for l in text.lines().filter(|l| needles.iter().any(|n| l.contains(n))) {
+            let t = l.rsplit('|').next().unwrap_or(l).trim().to_owned();
+            if !out.contains(&t) && out.len() < 8 {
+                out.push(t);
+            }
+        }
+        out
+    }
+
     /// The switch's log file, if it has one (for error reports).
     pub fn log(&self) -> String {
         let name = match self.kind {
@@ -357,6 +461,13 @@ impl Switch {
     }
 }
 
+/// The environment that points Open vSwitch's tools at the run's temp dir.
+fn ovs_env(c: &mut Command, dir: &Path) {
+    for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
+        c.env(v, dir);
+    }
+}
+
 /// Where to find the switches.
 #[derive(Debug, Clone)]
 pub struct SwitchOptions {
@@ -364,4 +475,6 @@ pub struct SwitchOptions {
     pub ferrovs_dir: PathBuf,
     /// OVS interface type for s0/s1 (`afxdp`; `system` when the build lacks it).
     pub ovs_port_type: String,
+    /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`, or `system`).
+    pub ferrovs_tap_type: String,
 }

@@ -1,10 +1,12 @@
 //! The system calls of the packet-rate harness that neither std nor aya wrap: entering a network
 //! namespace from one thread (`setns`), `BPF_PROG_RUN` of an XDP program in live-frames mode
 //! (kernel >= 5.18; aya 0.13 has no wrapper), SIGINT/SIGTERM to a flag so that the guards clean
-//! up, and the clock tick of /proc/<pid>/stat. Every `unsafe` block of the harness is here.
+//! up, the clock tick of /proc/<pid>/stat, and the "VM" end of a tap device (create it on
+//! /dev/net/tun, write and read frames, CLOCK_MONOTONIC). Every `unsafe` block of the harness is
+//! here.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Moves the calling thread (only it) into the network namespace open at `fd`.
@@ -137,4 +139,86 @@ pub fn clock_ticks() -> u64 {
     } else {
         100
     }
+}
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+/// Size of the `virtio_net_hdr` in front of every frame on the VM's descriptor (the tap's
+/// default header size).
+pub const VNET_HDR_LEN: usize = 10;
+
+/// Creates the tap device `name` in the calling thread's network namespace and returns its
+/// descriptor, opened as qemu opens a VM's tap: non-blocking, `IFF_TAP | IFF_NO_PI |
+/// IFF_VNET_HDR` (every frame read or written starts with a [`VNET_HDR_LEN`]-byte header). The
+/// device goes away when the descriptor is closed.
+pub fn tap_create(name: &str) -> io::Result<OwnedFd> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad interface name {name:?}")));
+    }
+    // SAFETY: the path is a NUL-terminated string; open has no other preconditions.
+    let raw = unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw was just returned by open and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: ifreq is plain data for which all-zero bytes are valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    req.ifr_ifru.ifru_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    // SAFETY: TUNSETIFF reads and writes the ifreq we pass, which lives for the call.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF, &raw mut req) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// write(2) of one frame; Ok(false) when the descriptor would block.
+pub fn write_frame(fd: RawFd, frame: &[u8]) -> io::Result<bool> {
+    // SAFETY: frame is valid for reads of frame.len() bytes.
+    let r = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+    if r >= 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.kind() == io::ErrorKind::WouldBlock {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// read(2) of one frame into `buf`; Ok(None) when none is waiting.
+pub fn read_frame(fd: RawFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    // SAFETY: buf is valid for writes of buf.len() bytes.
+    let r = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if let Ok(n) = usize::try_from(r) {
+        return Ok(Some(n));
+    }
+    let e = io::Error::last_os_error();
+    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// Waits up to `ms` for `fd` to become readable.
+pub fn wait_readable(fd: RawFd, ms: i32) {
+    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: p is one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&raw mut p, 1, ms) };
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (the clock of `bpf_ktime_get_ns`, so that timestamps written
+/// here and read by the XDP sink, or the reverse, compare).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec for clock_gettime to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
 }

@@ -129,6 +129,42 @@ pub enum Pace {
     Rate(f64),
 }
 
+/// Sends for `duration` (stopping early on Ctrl-C): flat out in calls of `flat_out` frames, or
+/// paced at `pace` in bursts of `burst`. `send(n)` sends n frames and says how many went (None:
+/// interrupted). When late, a burst goes at once, with no catch-up beyond that: the achieved
+/// rate is measured, not assumed.
+pub fn paced(
+    duration: Duration,
+    pace: Pace,
+    burst: u32,
+    flat_out: u32,
+    mut send: impl FnMut(u32) -> Result<Option<u64>>,
+) -> Result<GenReport> {
+    let start = Instant::now();
+    let mut frames = 0u64;
+    while start.elapsed() < duration {
+        if sys::interrupted() {
+            return Ok(GenReport { frames, elapsed: start.elapsed(), interrupted: true });
+        }
+        let n = match pace {
+            Pace::FlatOut => flat_out,
+            Pace::Rate(pps) => {
+                let due = start + Duration::from_secs_f64(frames as f64 / pps);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                burst
+            }
+        };
+        match send(n)? {
+            Some(sent) => frames += sent,
+            None => return Ok(GenReport { frames, elapsed: start.elapsed(), interrupted: true }),
+        }
+    }
+    Ok(GenReport { frames, elapsed: start.elapsed(), interrupted: false })
+}
+
 /// What one generator run did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GenReport {
@@ -184,37 +220,13 @@ impl Generator {
             if let Some(c) = cpu {
                 sys::pin_to_cpu(c).with_context(|| format!("pinning the generator to CPU {c}"))?;
             }
-            let start = Instant::now();
-            let mut frames = 0u64;
-            let mut interrupted = false;
-            while start.elapsed() < duration {
-                if sys::interrupted() {
-                    interrupted = true;
-                    break;
-                }
-                let n = match pace {
-                    Pace::FlatOut => FLAT_OUT_CALL,
-                    Pace::Rate(pps) => {
-                        // Sleep until this burst is due; when late, send at once (no catch-up
-                        // beyond that: the achieved rate is measured, not assumed).
-                        let due = start + Duration::from_secs_f64(frames as f64 / pps);
-                        let now = Instant::now();
-                        if due > now {
-                            std::thread::sleep(due - now);
-                        }
-                        burst
-                    }
-                };
+            paced(duration, pace, burst, FLAT_OUT_CALL, |n| {
                 match sys::xdp_live_frames(fd, ifindex, frame, n, n.min(BATCH)) {
-                    Ok(()) => frames += u64::from(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                        interrupted = true;
-                        break;
-                    }
-                    Err(e) => return Err(e).context("BPF_PROG_RUN (live frames) of xdp_gen"),
+                    Ok(()) => Ok(Some(u64::from(n))),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
+                    Err(e) => Err(e).context("BPF_PROG_RUN (live frames) of xdp_gen"),
                 }
-            }
-            Ok(GenReport { frames, elapsed: start.elapsed(), interrupted })
+            })
         })
     }
 }
