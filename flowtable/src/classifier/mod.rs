@@ -161,6 +161,8 @@ pub struct Classifier<T> {
     by_mask: HashMap<FlowKey, usize, RandomState>,
     /// Shared prefix levels of `nw_src` and `nw_dst`.
     filters: [PrefixFilter; 2],
+    /// Subtable ids in use for prefix tracking, a bit each.
+    used_ids: u64,
     /// Entries whose remove version is [`VERSION_NOT_REMOVED`].
     n_live: usize,
     /// Entries marked removed and not yet purged: (mask, chain hash, remove version).
@@ -194,6 +196,7 @@ impl<T> Classifier<T> {
                 HASH_SEEDS[3],
             )),
             filters: [PrefixFilter::default(), PrefixFilter::default()],
+            used_ids: 0,
             n_live: 0,
             doomed: Vec::new(),
         }
@@ -221,9 +224,11 @@ impl<T> Classifier<T> {
         let i = if let Some(&i) = self.by_mask.get(&match_.mask) {
             i
         } else {
-            let st = Subtable::new(match_.mask);
-            st.register_prefixes(&mut self.filters);
-            self.subtables.push(st);
+            let id = (self.used_ids != u64::MAX).then(|| self.used_ids.trailing_ones() as u8);
+            if let Some(id) = id {
+                self.used_ids |= 1 << id;
+            }
+            self.subtables.push(Subtable::new(match_.mask, id));
             let i = self.subtables.len() - 1;
             self.by_mask.insert(match_.mask, i);
             i
@@ -273,7 +278,9 @@ impl<T> Classifier<T> {
         if dropped > 0 {
             if self.subtables.iter().any(|st| st.len() == 0) {
                 for st in self.subtables.iter().filter(|st| st.len() == 0) {
-                    st.forget_prefixes(&mut self.filters);
+                    if let Some(id) = st.id {
+                        self.used_ids &= !(1 << id);
+                    }
                 }
                 self.subtables.retain(|st| st.len() > 0);
                 self.by_mask = HashMap::with_hasher(self.by_mask.hasher().clone());

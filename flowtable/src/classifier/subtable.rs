@@ -5,17 +5,23 @@
 //! Entries live in a slab; a hash table maps the hash of a masked value to the first entry of
 //! a chain (through [`Entry`]'s `next`) of the entries with that hash, by descending priority.
 //!
-//! A lookup, after prefix tracking ([`super::prefix`]) let the subtable through:
+//! A lookup, cheapest test first:
 //!
-//! 1. *fixed words*: a masked word that every entry holds with the same value (`dl_type=0x800`,
+//! 1. prefix tracking's shared 8-bit level ([`super::prefix`]);
+//! 2. *fixed words*: a masked word that every entry holds with the same value (`dl_type=0x800`,
 //!    `nw_proto=6`, a register a table is keyed on) rejects a key that differs there,
-//!    un-wildcarding only that word's mask bits;
-//! 2. *staged lookup*: the masked key is hashed stage by stage (metadata, L2, L3, L4:
-//!    [`STAGE_ENDS`]); a counted set of every stage's hashes but the last rejects a key after
-//!    the first stage no entry agrees with, un-wildcarding only the stages looked at;
-//! 3. the whole hash picks a chain, whose first visible entry equal to the masked key wins.
+//!    un-wildcarding only that word's mask bits (less tracked prefixes, tested next);
+//! 3. prefix tracking's exact tests;
+//! 4. *staged lookup*: the masked key is hashed stage by stage (metadata, L2, L3, L4:
+//!    [`STAGE_ENDS`]); a filter over every stage's hashes but the last (a [`HashFilter`] kept
+//!    from a counted set) rejects a key after the first stage no entry agrees with,
+//!    un-wildcarding only the stages looked at. The filter is exact when it says "absent"; a
+//!    rare false "present" only goes on to the next stage (more bits looked at, never a wrong
+//!    answer);
+//! 5. the whole hash, through another filter, picks a chain, whose first visible entry equal
+//!    to the masked key wins.
 
-use super::hash::{hash_words, mix, HashKeyed, SEED};
+use super::hash::{hash_words, mix, HashFilter, HashKeyed, SEED};
 use super::prefix::{PrefixCtx, PrefixFilter, PrefixIndex};
 use super::{Entry, Version};
 use crate::field::{KEY_WORDS, STAGE_ENDS};
@@ -73,14 +79,25 @@ pub(super) struct Subtable<T> {
     mask_words: SmallVec<[u64; 8]>,
     /// Per `words` position.
     fixed: SmallVec<[Fixed; 8]>,
+    /// Per `words` position: the mask bits the fixed-word test compares (the mask less the
+    /// tracked prefixes, which prefix tracking tests with fewer bits).
+    fixed_masks: SmallVec<[u64; 8]>,
+    /// The fixed-word tests that apply now: (key word, mask, value).
+    fixed_checks: SmallVec<[(u8, u64, u64); 4]>,
     /// For each non-empty stage, the number of `words` up to its end; the last is `words.len()`.
     stage_ends: SmallVec<[u8; 4]>,
     /// Counted hashes of the masked words up to the end of every stage but the last.
     stage_index: SmallVec<[HashKeyed<u32>; 3]>,
+    /// Filters over `stage_index`'s sets: a lookup tests these, not the sets.
+    stage_filter: SmallVec<[HashFilter; 3]>,
     /// Hash of the whole masked value -> first entry of its chain.
     heads: HashKeyed<u32>,
+    /// Filter over `heads`' hashes, tested before probing it.
+    heads_filter: HashFilter,
     entries: Vec<Entry<T>>,
     pub(super) prefixes: SmallVec<[PrefixIndex; 2]>,
+    /// Bit in the shared prefix holders (see [`super::prefix`]).
+    pub(super) id: Option<u8>,
     /// Highest priority among the stored entries (visible or not).
     pub(super) max_priority: u16,
     /// How many stored entries have each priority (keeps `max_priority` exact).
@@ -88,10 +105,11 @@ pub(super) struct Subtable<T> {
 }
 
 impl<T> Subtable<T> {
-    pub(super) fn new(mask: FlowKey) -> Self {
+    /// An empty subtable for `mask`; `id` is its bit in the shared prefix holders.
+    pub(super) fn new(mask: FlowKey, id: Option<u8>) -> Self {
         let shape = Arc::new(Shape::new(mask));
         let words: SmallVec<[u8; 8]> = shape.words.iter().copied().collect();
-        let mask_words = words.iter().map(|&w| mask.words[usize::from(w)]).collect();
+        let mask_words: SmallVec<[u64; 8]> = words.iter().map(|&w| mask.words[usize::from(w)]).collect();
         let mut stage_ends = SmallVec::new();
         let mut start = 0;
         for end in STAGE_ENDS {
@@ -105,15 +123,27 @@ impl<T> Subtable<T> {
             stage_ends.push(0);
         }
         let stage_index = (1..stage_ends.len()).map(|_| HashKeyed::default()).collect();
+        let stage_filter = (1..stage_ends.len()).map(|_| HashFilter::default()).collect();
+        let prefixes: SmallVec<[PrefixIndex; 2]> = PrefixIndex::for_mask(&mask, id).collect();
+        let fixed_masks = words
+            .iter()
+            .zip(&mask_words)
+            .map(|(&w, &m)| prefixes.iter().filter(|p| p.word() == usize::from(w)).fold(m, |m, p| m & !p.field_bits()))
+            .collect();
         Subtable {
             fixed: words.iter().map(|_| Fixed::Varied).collect(),
+            fixed_masks,
+            fixed_checks: SmallVec::new(),
+            stage_filter,
+            heads_filter: HashFilter::default(),
             words,
             mask_words,
             stage_ends,
             stage_index,
             heads: HashKeyed::default(),
             entries: Vec::new(),
-            prefixes: PrefixIndex::for_mask(&mask).collect(),
+            prefixes,
+            id,
             max_priority: 0,
             priorities: BTreeMap::new(),
             shape,
@@ -192,22 +222,39 @@ impl<T> Subtable<T> {
 
     pub(super) fn insert(&mut self, entry: Entry<T>, filters: &mut [PrefixFilter; 2]) {
         let hashes = self.stage_hashes(&entry.words);
-        for (index, h) in self.stage_index.iter_mut().zip(&hashes) {
-            *index.entry(*h).or_insert(0) += 1;
+        for ((index, filter), h) in self.stage_index.iter_mut().zip(&mut self.stage_filter).zip(&hashes) {
+            let c = index.entry(*h).or_insert(0);
+            *c += 1;
+            if *c == 1 {
+                filter.insert(*h, index.len(), index.keys());
+            }
         }
         for p in &mut self.prefixes {
             let prefix = p.prefix_of_word(word_at(&self.words, &entry.words, p.word()));
-            if p.add(prefix) {
-                let (f, plen) = p.field_plen();
-                filters[f].add(plen, prefix);
-            }
+            p.add(prefix, filters);
         }
+        let was_empty = self.entries.is_empty();
+        let mut changed = false;
         for (fx, &w) in self.fixed.iter_mut().zip(&entry.words) {
-            *fx = match *fx {
-                _ if self.entries.is_empty() => Fixed::Same { value: w, count: 1 },
+            let next = match *fx {
+                _ if was_empty => Fixed::Same { value: w, count: 1 },
                 Fixed::Same { value, count } if value == w => Fixed::Same { value, count: count + 1 },
                 _ => Fixed::Varied,
             };
+            changed |= matches!((*fx, next), (Fixed::Same { .. }, Fixed::Varied)) || was_empty;
+            *fx = next;
+        }
+        if changed {
+            self.fixed_checks = self
+                .fixed
+                .iter()
+                .zip(&self.words)
+                .zip(&self.fixed_masks)
+                .filter_map(|((fx, &w), &m)| match *fx {
+                    Fixed::Same { value, .. } if m != 0 => Some((w, m, value & m)),
+                    _ => None,
+                })
+                .collect();
         }
         *self.priorities.entry(entry.priority).or_insert(0) += 1;
         self.max_priority =
@@ -220,6 +267,7 @@ impl<T> Subtable<T> {
             None => {
                 entry.next = NIL;
                 self.heads.insert(full, idx);
+                self.heads_filter.insert(full, self.heads.len(), self.heads.keys());
             }
             Some(head) if self.entries[head as usize].priority < entry.priority => {
                 entry.next = head;
@@ -252,11 +300,12 @@ impl<T> Subtable<T> {
         }
         self.max_priority = self.priorities.keys().next_back().copied().unwrap_or(0);
         let hashes = self.stage_hashes(&entry.words);
-        for (index, h) in self.stage_index.iter_mut().zip(&hashes) {
+        for ((index, filter), h) in self.stage_index.iter_mut().zip(&mut self.stage_filter).zip(&hashes) {
             if let Some(c) = index.get_mut(h) {
                 *c -= 1;
                 if *c == 0 {
                     index.remove(h);
+                    filter.remove(index.len(), index.keys());
                     let (len, cap) = (index.len(), index.capacity());
                     if len * 4 < cap && cap > 64 {
                         index.shrink_to(len * 2);
@@ -266,10 +315,7 @@ impl<T> Subtable<T> {
         }
         for p in &mut self.prefixes {
             let prefix = p.prefix_of_word(word_at(&self.words, &entry.words, p.word()));
-            if p.remove(prefix) {
-                let (f, plen) = p.field_plen();
-                filters[f].remove(plen, prefix);
-            }
+            p.remove(prefix, filters);
         }
         for fx in &mut self.fixed {
             if let Fixed::Same { count, .. } = fx {
@@ -314,6 +360,7 @@ impl<T> Subtable<T> {
                 self.entries[prev as usize].next = next;
             } else if next == NIL {
                 self.heads.remove(&full);
+                self.heads_filter.remove(self.heads.len(), self.heads.keys());
             } else {
                 self.heads.insert(full, next);
             }
@@ -338,22 +385,6 @@ impl<T> Subtable<T> {
         dropped
     }
 
-    /// Drops this subtable's prefixes from the shared filters (it is being destroyed).
-    pub(super) fn forget_prefixes(&self, filters: &mut [PrefixFilter; 2]) {
-        for p in &self.prefixes {
-            let (f, plen) = p.field_plen();
-            filters[f].add_user(plen, -1);
-        }
-    }
-
-    /// Registers this (new) subtable's prefix lengths with the shared filters.
-    pub(super) fn register_prefixes(&self, filters: &mut [PrefixFilter; 2]) {
-        for p in &self.prefixes {
-            let (f, plen) = p.field_plen();
-            filters[f].add_user(plen, 1);
-        }
-    }
-
     /// The best visible entry of this subtable matching `key`, un-wildcarding what it looked at.
     #[inline]
     pub(super) fn lookup(
@@ -364,17 +395,18 @@ impl<T> Subtable<T> {
         version: Version,
         wc: &mut FlowKey,
     ) -> Option<&Entry<T>> {
-        if !self.prefixes.is_empty() && !self.prefixes_pass(filters, ctx, wc) {
+        if !self.prefixes.iter().all(|p| p.level8_passes(ctx, wc)) {
             return None;
         }
-        for ((fx, &w), &m) in self.fixed.iter().zip(&self.words).zip(&self.mask_words) {
-            if let Fixed::Same { value, .. } = *fx {
-                if key.words[usize::from(w)] & m != value {
-                    // Every entry has `value` here: no key differing from it there can match.
-                    wc.words[usize::from(w)] |= m;
-                    return None;
-                }
+        for &(w, m, value) in &self.fixed_checks {
+            if key.words[usize::from(w)] & m != value {
+                // Every entry has `value` here: no key differing from it there can match.
+                wc.words[usize::from(w)] |= m;
+                return None;
             }
+        }
+        if !self.prefixes.iter().all(|p| p.exact_passes(filters, ctx, wc)) {
+            return None;
         }
         let mut h = SEED;
         let mut start = 0;
@@ -385,12 +417,15 @@ impl<T> Subtable<T> {
                 h = mix(h, key.words[usize::from(w)] & m);
             }
             start = end;
-            if stage < last && !self.stage_index[stage].contains_key(&h) {
+            if stage < last && !self.stage_filter[stage].may_contain(h) {
                 self.unwildcard(end, wc);
                 return None;
             }
         }
         self.unwildcard(self.words.len(), wc);
+        if !self.heads_filter.may_contain(h) {
+            return None;
+        }
         let mut i = *self.heads.get(&h)?;
         while i != NIL {
             let e = &self.entries[i as usize];
@@ -400,14 +435,6 @@ impl<T> Subtable<T> {
             i = e.next;
         }
         None
-    }
-
-    /// Prefix tracking, coarsest level first over both fields (the fewest bits un-wildcarded).
-    #[inline]
-    fn prefixes_pass(&self, filters: &[PrefixFilter; 2], ctx: &mut PrefixCtx, wc: &mut FlowKey) -> bool {
-        self.prefixes.iter().all(|p| p.level_passes(8, filters, ctx, wc))
-            && self.prefixes.iter().all(|p| p.level_passes(16, filters, ctx, wc))
-            && self.prefixes.iter().all(|p| p.whole_passes(filters, ctx, wc))
     }
 
     #[inline]
