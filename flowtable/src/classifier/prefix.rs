@@ -141,10 +141,10 @@ pub(super) struct PrefixCtx {
     addr: [u32; 2],
     level8: [u32; 2],
     level16: [Option<u32>; 2],
-    /// Per field, the prefix lengths (a bit each) whose holders were looked up, and what
-    /// those lookups found (by length).
-    holders_done: [u64; 2],
-    holders: [[u64; 33]; 2],
+    /// Holders of whole prefixes already looked up: (field * 64 + plen, subtable ids). Small
+    /// (a lookup meets few lengths), so that making a context costs next to nothing.
+    holders: [(u8, u64); 6],
+    n_holders: usize,
 }
 
 impl PrefixCtx {
@@ -152,7 +152,7 @@ impl PrefixCtx {
     pub(super) fn new(filters: &[PrefixFilter; 2], key: &FlowKey) -> Self {
         let addr = [addr(key, 0), addr(key, 1)];
         let l8 = |f: usize| filters[f].level8.get((addr[f] >> 24) as usize).copied().unwrap_or(0);
-        PrefixCtx { addr, level8: [l8(0), l8(1)], level16: [None; 2], holders_done: [0; 2], holders: [[0; 33]; 2] }
+        PrefixCtx { addr, level8: [l8(0), l8(1)], level16: [None; 2], holders: [(0, 0); 6], n_holders: 0 }
     }
 
     #[inline]
@@ -164,13 +164,17 @@ impl PrefixCtx {
     /// The ids of the subtables holding the key's whole `plen`-bit prefix of field `f`.
     #[inline]
     fn holders(&mut self, filters: &[PrefixFilter; 2], f: usize, plen: u32) -> u64 {
-        let p = plen as usize;
-        if self.holders_done[f] & (1 << p) == 0 {
-            self.holders_done[f] |= 1 << p;
-            let prefix = self.addr[f] >> (32 - plen);
-            self.holders[f][p] = filters[f].holders.get(&whole_key(plen, prefix)).map_or(0, |h| h.ids);
+        let tag = (f * 64) as u8 + plen as u8;
+        if let Some(&(_, ids)) = self.holders[..self.n_holders].iter().find(|(t, _)| *t == tag) {
+            return ids;
         }
-        self.holders[f][p]
+        let prefix = self.addr[f] >> (32 - plen);
+        let ids = filters[f].holders.get(&whole_key(plen, prefix)).map_or(0, |h| h.ids);
+        if let Some(slot) = self.holders.get_mut(self.n_holders) {
+            *slot = (tag, ids);
+            self.n_holders += 1;
+        }
+        ids
     }
 }
 
