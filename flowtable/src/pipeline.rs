@@ -3,7 +3,8 @@
 //! [`Pipeline::apply`] implements add (with replace and `check_overlap`), modify and delete in
 //! their strict and non-strict forms with cookie masks and `out_port`/`out_group` filters,
 //! per-table flow limits, and group references. Batches ([`Pipeline::apply_bundle`]) are
-//! all-or-nothing. Every change bumps [`Pipeline::generation`] so the datapath knows its cached
+//! all-or-nothing: every rule a bundle adds or removes is journaled, and a failing bundle is
+//! undone from the journal (the tables are never copied). Every change bumps [`Pipeline::generation`] so the datapath knows its cached
 //! megaflows must be revalidated.
 
 use crate::action::Action;
@@ -123,6 +124,15 @@ pub struct ModEffects {
     pub changed: usize,
 }
 
+/// One rule change made by a bundle, to undo if the bundle fails.
+#[derive(Debug, Clone)]
+enum Undo {
+    /// The rule was inserted.
+    Inserted(Arc<Rule>),
+    /// The rule was removed.
+    Removed(Arc<Rule>),
+}
+
 /// A bridge's tables and groups.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -130,6 +140,8 @@ pub struct Pipeline {
     groups: BTreeMap<u32, Group>,
     version: Version,
     generation: u64,
+    /// While a bundle applies: what it changed, in order.
+    journal: Option<Vec<Undo>>,
 }
 
 impl Default for Pipeline {
@@ -146,6 +158,7 @@ impl Pipeline {
             groups: BTreeMap::new(),
             version: 1,
             generation: 0,
+            journal: None,
         }
     }
 
@@ -284,15 +297,49 @@ impl Pipeline {
     /// Applies a bundle of flow-mods atomically: either all apply, or none does and the index
     /// and error of the first failure are returned.
     pub fn apply_bundle(&mut self, mods: &[FlowMod], now: Millis) -> Result<ModEffects, (usize, FlowModError)> {
-        let mut staged = self.clone();
+        let generation = self.generation;
+        self.journal = Some(Vec::new());
         let mut effects = ModEffects::default();
         for (i, fm) in mods.iter().enumerate() {
-            let e = staged.apply(fm, now).map_err(|err| (i, err))?;
-            effects.changed += e.changed;
-            effects.removed.extend(e.removed);
+            match self.apply(fm, now) {
+                Ok(e) => {
+                    effects.changed += e.changed;
+                    effects.removed.extend(e.removed);
+                }
+                Err(err) => {
+                    self.rollback();
+                    self.generation = generation;
+                    return Err((i, err));
+                }
+            }
         }
-        *self = staged;
+        self.journal = None;
         Ok(effects)
+    }
+
+    /// Undoes every change journaled since the bundle began, last first.
+    fn rollback(&mut self) {
+        let v = self.version;
+        for undo in self.journal.take().unwrap_or_default().into_iter().rev() {
+            match undo {
+                Undo::Inserted(rule) => {
+                    let cls = &mut self.tables[usize::from(rule.table_id)].cls;
+                    cls.remove(&rule.match_, rule.priority, v);
+                    cls.purge(v);
+                }
+                Undo::Removed(rule) => {
+                    let cls = &mut self.tables[usize::from(rule.table_id)].cls;
+                    cls.insert(rule.match_, rule.priority, rule, v);
+                }
+            }
+        }
+    }
+
+    /// Journals a change if a bundle is applying.
+    fn journal(&mut self, undo: impl FnOnce() -> Undo) {
+        if let Some(j) = &mut self.journal {
+            j.push(undo());
+        }
     }
 
     fn validate(&self, fm: &FlowMod) -> Result<(), FlowModError> {
@@ -373,7 +420,12 @@ impl Pipeline {
             stats,
             learned_by,
         };
-        table.cls.insert(fm.match_, fm.priority, Arc::new(rule), v);
+        let rule = Arc::new(rule);
+        table.cls.insert(fm.match_, fm.priority, Arc::clone(&rule), v);
+        if let Some(old) = existing {
+            self.journal(|| Undo::Removed(old));
+        }
+        self.journal(|| Undo::Inserted(rule));
         effects.changed += 1;
         Ok(())
     }
@@ -400,7 +452,10 @@ impl Pipeline {
         };
         table.cls.remove(&old.match_, old.priority, v);
         table.cls.purge(v);
-        table.cls.insert(old.match_, old.priority, Arc::new(rule), v);
+        let rule = Arc::new(rule);
+        table.cls.insert(old.match_, old.priority, Arc::clone(&rule), v);
+        self.journal(|| Undo::Removed(Arc::clone(old)));
+        self.journal(|| Undo::Inserted(rule));
     }
 
     fn remove_rule(&mut self, rule: &Arc<Rule>, reason: RemovedReason, now: Millis) -> RemovedRule {
@@ -408,6 +463,7 @@ impl Pipeline {
         let table = &mut self.tables[usize::from(rule.table_id)];
         table.cls.remove(&rule.match_, rule.priority, v);
         table.cls.purge(v);
+        self.journal(|| Undo::Removed(Arc::clone(rule)));
         RemovedRule { rule: Arc::clone(rule), reason, at: now }
     }
 

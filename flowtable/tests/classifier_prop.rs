@@ -130,7 +130,7 @@ fn check_lookup(
     let got = cls.lookup(key, version, &mut wc);
     prop_assert_eq!(got.map(|e| e.priority), reference_best(live, key));
     if let Some(e) = got {
-        prop_assert!(e.match_.matches(key));
+        prop_assert!(e.matches(key));
         prop_assert!(e.is_visible(version));
     }
     Ok(wc)
@@ -161,11 +161,11 @@ proptest! {
             let key = make_key(&rules, pick_rule, seed);
             let wc = check_lookup(&cls, &rules, &key, 0)?;
             let mut wc_scratch = FlowKey::ZERO;
-            let first = cls.lookup(&key, 0, &mut wc_scratch).map(|e| (e.match_, e.priority));
+            let first = cls.lookup(&key, 0, &mut wc_scratch).map(|e| (e.match_(), e.priority));
             for other in [pool_key(seed2), FlowKey { words: noise }, make_key(&rules, pick_rule.map(|i| i + 1), seed2)] {
                 let key2 = blend(&key, &wc, &other);
                 let mut wc2 = FlowKey::ZERO;
-                let second = cls.lookup(&key2, 0, &mut wc2).map(|e| (e.match_, e.priority));
+                let second = cls.lookup(&key2, 0, &mut wc2).map(|e| (e.match_(), e.priority));
                 prop_assert_eq!(first, second, "key2 agrees with key on wc {:?}", wc);
             }
         }
@@ -232,8 +232,8 @@ proptest! {
             let mut wc_a = FlowKey::ZERO;
             let mut wc_b = FlowKey::ZERO;
             prop_assert_eq!(
-                cls.lookup(&key, 3, &mut wc_a).map(|e| (e.match_, e.priority)),
-                cls.lookup(&key2, 3, &mut wc_b).map(|e| (e.match_, e.priority))
+                cls.lookup(&key, 3, &mut wc_a).map(|e| (e.match_(), e.priority)),
+                cls.lookup(&key2, 3, &mut wc_b).map(|e| (e.match_(), e.priority))
             );
         }
     }

@@ -76,7 +76,7 @@ proptest! {
     fn same_best_priority_and_megaflow_invariant(rules in prop::collection::vec((a_match(), 0u16..20), 0..40), k in a_key(), other in a_key()) {
         let (c, r) = build(&rules);
         let mut wc = FlowKey::ZERO;
-        let got = c.lookup(&k, 1, &mut wc).map(|e| (e.priority, e.match_));
+        let got = c.lookup(&k, 1, &mut wc).map(|e| (e.priority, e.match_()));
         let want = r.lookup(&k, 1, &mut FlowKey::default()).map(|e| e.priority);
         prop_assert_eq!(got.map(|g| g.0), want);
         if let Some((_, m)) = got {
@@ -87,7 +87,7 @@ proptest! {
         for i in 0..k2.words.len() {
             k2.words[i] = (k.words[i] & wc.words[i]) | (other.words[i] & !wc.words[i]);
         }
-        let got2 = c.lookup(&k2, 1, &mut FlowKey::default()).map(|e| (e.priority, e.match_));
+        let got2 = c.lookup(&k2, 1, &mut FlowKey::default()).map(|e| (e.priority, e.match_()));
         prop_assert_eq!(got2.map(|g| g.0), got.map(|g| g.0), "wc {:?}", wc);
         if let (Some(a), Some(b)) = (got, got2) {
             // With equal priorities, overlapping rules may differ; both must still match.

@@ -257,6 +257,35 @@ fn bundles_are_all_or_nothing() {
 }
 
 #[test]
+fn a_failed_bundle_undoes_its_deletes_modifies_and_replaces() {
+    let mut b = bridge();
+    for p in 1..=3 {
+        b.pipeline.apply(&FlowMod::add(0, 10, in_port(p), vec![out(p + 10)]), 0).unwrap();
+    }
+    let generation = b.pipeline.generation();
+    let before: Vec<_> = (1..=3u16)
+        .map(|p| std::sync::Arc::clone(&b.pipeline.table(0).unwrap().cls.find_exact(&in_port(p), 10, 1).unwrap().value))
+        .collect();
+    let mut modify = FlowMod::new(FlowModCommand::ModifyStrict, in_port(2));
+    modify.priority = 10;
+    modify.actions = vec![out(99)];
+    let mut delete = FlowMod::new(FlowModCommand::DeleteStrict, in_port(1));
+    delete.priority = 10;
+    let replace = FlowMod::add(0, 10, in_port(3), vec![out(98)]);
+    let add = FlowMod::add(0, 20, in_port(4), vec![out(2)]);
+    let bad = FlowMod::add(0, 10, Match::ANY.with(Field::TpDst, 80), vec![out(2)]);
+    let err = b.pipeline.apply_bundle(&[delete, modify, replace, add, bad], 0).unwrap_err();
+    assert_eq!(err.0, 4);
+    assert_eq!(b.pipeline.n_rules(), 3);
+    assert_eq!(b.pipeline.generation(), generation, "a failed bundle changes nothing");
+    for (p, old) in (1..=3u16).zip(&before) {
+        let now = &b.pipeline.table(0).unwrap().cls.find_exact(&in_port(p), 10, 1).unwrap().value;
+        assert!(std::sync::Arc::ptr_eq(now, old), "in_port={p}: the very rule (and counters) is back");
+    }
+    assert!(b.pipeline.table(0).unwrap().cls.find_exact(&in_port(4), 20, 1).is_none());
+}
+
+#[test]
 fn idle_and_hard_timeouts_expire() {
     let mut b = bridge();
     let mut idle = FlowMod::add(0, 10, in_port(1), vec![out(2)]);

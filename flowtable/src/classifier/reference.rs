@@ -25,14 +25,14 @@ impl<T> LinearClassifier<T> {
     }
     /// Inserts an entry visible from `version`.
     pub fn insert(&mut self, match_: Match, priority: u16, value: T, version: Version) {
-        self.entries.push(Entry::new(match_, priority, value, version));
+        self.entries.push(Entry::new(&match_, priority, value, version));
     }
     /// Removes from `version` on.
     pub fn remove(&mut self, match_: &Match, priority: u16, version: Version) -> Option<&T> {
         let e = self
             .entries
             .iter_mut()
-            .find(|e| e.remove_version() == Version::MAX && e.priority == priority && e.match_ == *match_)?;
+            .find(|e| e.remove_version() == Version::MAX && e.priority == priority && e.match_() == *match_)?;
         e.set_remove(version);
         Some(&e.value)
     }
@@ -46,8 +46,8 @@ impl<T> LinearClassifier<T> {
     pub fn lookup(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
         let mut best: Option<&Entry<T>> = None;
         for e in self.entries.iter().filter(|e| e.visible(version)) {
-            wc.or_assign(&e.match_.mask);
-            if e.match_.matches(key) && best.is_none_or(|b| e.priority > b.priority) {
+            wc.or_assign(e.mask());
+            if e.matches(key) && best.is_none_or(|b| e.priority > b.priority) {
                 best = Some(e);
             }
         }
@@ -55,7 +55,7 @@ impl<T> LinearClassifier<T> {
     }
     /// Exact entry.
     pub fn find_exact(&self, match_: &Match, priority: u16, version: Version) -> Option<&Entry<T>> {
-        self.entries.iter().find(|e| e.visible(version) && e.priority == priority && e.match_ == *match_)
+        self.entries.iter().find(|e| e.visible(version) && e.priority == priority && e.match_() == *match_)
     }
     /// Visible entries.
     pub fn iter(&self, version: Version) -> impl Iterator<Item = &Entry<T>> {
@@ -63,11 +63,11 @@ impl<T> LinearClassifier<T> {
     }
     /// Covered entries.
     pub fn iter_covered<'a>(&'a self, target: &'a Match, version: Version) -> impl Iterator<Item = &'a Entry<T>> {
-        self.iter(version).filter(move |e| e.match_.is_covered_by(target))
+        self.iter(version).filter(move |e| e.is_covered_by(target))
     }
     /// Overlap test.
     pub fn any_overlap(&self, m: &Match, priority: u16, version: Version) -> bool {
-        self.iter(version).any(|e| e.priority == priority && e.match_.overlaps(m))
+        self.iter(version).any(|e| e.priority == priority && e.overlaps(m))
     }
     /// Entries not removed.
     pub fn len(&self) -> usize {
@@ -79,7 +79,7 @@ impl<T> LinearClassifier<T> {
     }
     /// Distinct masks.
     pub fn n_subtables(&self) -> usize {
-        let mut masks: Vec<_> = self.entries.iter().map(|e| e.match_.mask).collect();
+        let mut masks: Vec<_> = self.entries.iter().map(|e| *e.mask()).collect();
         masks.dedup();
         masks.len()
     }
