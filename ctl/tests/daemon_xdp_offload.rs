@@ -75,6 +75,18 @@ fn xdp_fast_path_forwards_counts_and_follows_every_change() {
         || d.cli(&["ofctl", "dump-flows", "br0"]),
     );
 
+    // So do the ports' counters (`dump-ports`): both ports received and sent the 400 frames.
+    let rx_pkts = |port: &str| {
+        let text = d.cli(&["ofctl", "dump-ports", "br0"]);
+        let at = text.find(&format!("port  {port}: rx pkts=")).map(|i| i + 10 + port.len() + 6);
+        at.map_or(0, |i| number_after(&text[i..], ""))
+    };
+    wait_for(
+        Duration::from_secs(3),
+        || rx_pkts("1") >= 200 && rx_pkts("2") >= 200,
+        || d.cli(&["ofctl", "dump-ports", "br0"]),
+    );
+
     // A flow change is in force for the very next packet: the offloaded entries are retired.
     d.cli(&["ofctl", "add-flow", "br0", "priority=100,icmp,actions=drop"]);
     assert_eq!(fast_ping(&vm1, "10.79.0.2", 5), 0, "{}", d.cli(&["appctl", "dpctl/dump-flows"]));

@@ -228,6 +228,14 @@ fn sweep(ctx: &PollContext, now: Millis) {
         let mut netdevs = ctx.netdevs.lock().unwrap_or_else(PoisonError::into_inner);
         let mut pmd = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner);
         pmd.offload.collect(&mut netdevs, stamp, now);
+        // What XDP forwarded counts on the ports as it would have in userspace.
+        for (port, (rxp, rxb, txp, txb)) in pmd.offload.take_port_counts() {
+            let c = pmd.ports.entry(port).or_default();
+            c.rx_packets += rxp;
+            c.rx_bytes += rxb;
+            c.tx_packets += txp;
+            c.tx_bytes += txb;
+        }
         pmd.offload.refresh_targets()
     };
     let repeat = ctx.pmd.lock().unwrap_or_else(PoisonError::into_inner).sweep(now, MEGAFLOW_IDLE_MS);

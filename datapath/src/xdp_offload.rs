@@ -203,6 +203,9 @@ pub struct Offload {
     installed: HashMap<(DpPort, EntryKey), Installed>,
     masks: BTreeMap<DpPort, MaskSlots>,
     pending: Vec<Pending>,
+    /// Counts credited since [`Offload::take_port_counts`]: input port, entry, (packets, bytes
+    /// in, bytes out).
+    port_deltas: Vec<(DpPort, FlowActionsXdp, (u64, u64, u64))>,
     /// Counters.
     pub stats: OffloadStats,
     cursor: usize,
@@ -426,7 +429,9 @@ impl Offload {
             let replaced = self.installed.remove(&(p.in_port, key));
             if let Some(old) = &replaced {
                 if let Some(v) = key.get(steer) {
-                    credit(&mut self.stats, old, &v, now);
+                    if let Some(d) = credit(&mut self.stats, old, &v, now) {
+                        self.port_deltas.push((p.in_port, v, d));
+                    }
                 }
                 old.flows.add_entries(-1);
             }
@@ -485,7 +490,9 @@ impl Offload {
             let Some(inst) = self.installed.get_mut(&k) else { continue };
             let value = steer.as_ref().and_then(|s| k.1.get(s));
             if let Some(v) = &value {
-                credit(&mut self.stats, inst, v, now);
+                if let Some(d) = credit(&mut self.stats, inst, v, now) {
+                    self.port_deltas.push((k.0, *v, d));
+                }
                 inst.packets = v.packets;
                 inst.bytes = v.bytes;
             }
@@ -500,6 +507,25 @@ impl Offload {
                 }
             }
         }
+    }
+
+    /// What the programs forwarded since the last call, for the ports' counters (`dump-ports`):
+    /// (port, packets received, bytes received, packets sent, bytes sent) per port.
+    pub fn take_port_counts(&mut self) -> BTreeMap<DpPort, (u64, u64, u64, u64)> {
+        let mut counts: BTreeMap<DpPort, (u64, u64, u64, u64)> = BTreeMap::new();
+        for (in_port, v, (packets, bytes, out)) in std::mem::take(&mut self.port_deltas) {
+            let c = counts.entry(in_port).or_default();
+            c.0 += packets;
+            c.1 += bytes;
+            if v.flags & ACT_OUTPUT != 0 {
+                if let Some((port, _)) = self.ports.iter().find(|(_, p)| p.ifindex == v.out_ifindex) {
+                    let c = counts.entry(*port).or_default();
+                    c.2 += packets;
+                    c.3 += out;
+                }
+            }
+        }
+        counts
     }
 
     /// Brings the port table up to date with the open devices (new, replaced and removed XDP
@@ -568,17 +594,26 @@ impl Offload {
     }
 }
 
-fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: Millis) {
+/// Credits what an entry counted since it was last read to its megaflows; returns the
+/// (packets, bytes, bytes out) counted, if any.
+fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: Millis) -> Option<(u64, u64, u64)> {
     let dp = v.packets.saturating_sub(inst.packets);
     let db = v.bytes.saturating_sub(inst.bytes);
-    if dp > 0 {
-        inst.flows.mf.hit(dp, db, now);
-        if let Some((inner, hlen)) = &inst.flows.inner {
-            inner.hit(dp, db.saturating_sub(dp * hlen), now);
-        }
-        stats.packets += dp;
-        stats.bytes += db;
+    if dp == 0 {
+        return None;
     }
+    inst.flows.mf.hit(dp, db, now);
+    let mut out = db;
+    if let Some((inner, hlen)) = &inst.flows.inner {
+        out = db.saturating_sub(dp * hlen);
+        inner.hit(dp, out, now);
+    }
+    if v.flags & ACT_TUNNEL_PUSH != 0 {
+        out += dp * u64::from(v.tnl_len);
+    }
+    stats.packets += dp;
+    stats.bytes += db;
+    Some((dp, db, out))
 }
 
 /// The largest frame interface `ifindex` takes (MTU + 18, as [`crate::netdev`]'s AF_XDP

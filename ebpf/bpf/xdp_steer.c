@@ -140,6 +140,8 @@ struct tnl_key {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, FERROVS_MAX_FLOWS);
+	// Entries are allocated as installed: most ports never decapsulate anything.
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct tnl_key);
 	__type(value, struct flow_actions);
 } tnl_flows SEC(".maps");
