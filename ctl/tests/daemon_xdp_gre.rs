@@ -11,29 +11,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{veth, wait_for, Daemon, Netns};
+use common::{fast_ping, offload_packets, pmd_packets, veth, wait_for, Daemon, Netns};
 use std::time::Duration;
-
-/// The number after `what` in `text` (e.g. "packets: 12").
-fn number_after(text: &str, what: &str) -> u64 {
-    let at = text.find(what).unwrap_or_else(|| panic!("no {what:?} in {text}")) + what.len();
-    text[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
-}
-
-fn offload_packets(d: &Daemon) -> u64 {
-    number_after(&d.cli(&["appctl", "dpif/offload", "show"]), "packets:")
-}
-
-fn pmd_packets(d: &Daemon) -> u64 {
-    number_after(&d.cli(&["appctl", "pmd-stats-show"]), "packets received:")
-}
-
-/// Pings quickly (`count` probes 10 ms apart); returns how many replies came back.
-fn fast_ping(ns: &Netns, addr: &str, count: u32) -> u32 {
-    let out = ns.exec(&["ping", "-c", &count.to_string(), "-i", "0.01", "-W", "1", "-w", "10", addr]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(',').find(|p| p.contains("received")).map_or(0, |p| number_after(p, "") as u32)
-}
 
 fn quiet(ns: &Netns) {
     for knob in [

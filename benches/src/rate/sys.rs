@@ -58,11 +58,17 @@ struct TestRunAttr {
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_F_TEST_XDP_LIVE_FRAMES: u32 = 1 << 1;
 
-/// Runs the XDP program `prog` `repeat` times on live frames initialised from `frame`, as if
-/// received on `ifindex` (resolved in the calling thread's network namespace): frames the
-/// program returns XDP_TX for leave through that interface. `batch` frames per NAPI-like batch
-/// (1..=256).
-pub fn xdp_live_frames(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat: u32, batch: u32) -> io::Result<()> {
+/// BPF_PROG_TEST_RUN of the XDP program `prog` on `frame` as if received on `ifindex`, `repeat`
+/// times, with `flags` and `batch` (live frames); returns the last verdict and the kernel's
+/// average time per run in nanoseconds (0 for live frames).
+fn xdp_prog_test_run(
+    prog: BorrowedFd<'_>,
+    ifindex: u32,
+    frame: &[u8],
+    repeat: u32,
+    flags: u32,
+    batch: u32,
+) -> io::Result<(u32, u32)> {
     let ctx = XdpMd { data_end: frame.len() as u32, ingress_ifindex: ifindex, ..XdpMd::default() };
     let mut attr = TestRunAttr {
         prog_fd: prog.as_raw_fd() as u32,
@@ -71,7 +77,7 @@ pub fn xdp_live_frames(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat:
         repeat,
         ctx_size_in: size_of::<XdpMd>() as u32,
         ctx_in: std::ptr::from_ref(&ctx) as u64,
-        flags: BPF_F_TEST_XDP_LIVE_FRAMES,
+        flags,
         batch_size: batch,
         ..TestRunAttr::default()
     };
@@ -82,36 +88,25 @@ pub fn xdp_live_frames(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat:
         libc::syscall(libc::SYS_bpf, BPF_PROG_TEST_RUN, std::ptr::from_mut(&mut attr), size_of::<TestRunAttr>() as u32)
     };
     if rc == 0 {
-        Ok(())
+        Ok((attr.retval, attr.duration))
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Runs the XDP program `prog` `repeat` times on live frames initialised from `frame`, as if
+/// received on `ifindex` (resolved in the calling thread's network namespace): frames the
+/// program returns XDP_TX for leave through that interface. `batch` frames per NAPI-like batch
+/// (1..=256).
+pub fn xdp_live_frames(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat: u32, batch: u32) -> io::Result<()> {
+    xdp_prog_test_run(prog, ifindex, frame, repeat, BPF_F_TEST_XDP_LIVE_FRAMES, batch).map(|_| ())
 }
 
 /// Runs the XDP program `prog` `repeat` times on `frame` (a test run: verdicts are returned,
 /// not carried out), as if received on `ifindex`; returns the last verdict and the kernel's
 /// average time per run in nanoseconds.
 pub fn xdp_test_run(prog: BorrowedFd<'_>, ifindex: u32, frame: &[u8], repeat: u32) -> io::Result<(u32, u32)> {
-    let ctx = XdpMd { data_end: frame.len() as u32, ingress_ifindex: ifindex, ..XdpMd::default() };
-    let mut attr = TestRunAttr {
-        prog_fd: prog.as_raw_fd() as u32,
-        data_size_in: frame.len() as u32,
-        data_in: frame.as_ptr() as u64,
-        repeat,
-        ctx_size_in: size_of::<XdpMd>() as u32,
-        ctx_in: std::ptr::from_ref(&ctx) as u64,
-        ..TestRunAttr::default()
-    };
-    // SAFETY: as in `xdp_live_frames`: a zero-padded prefix of union bpf_attr whose size we pass;
-    // `frame` and `ctx` live for the call and are only read (no data_out / ctx_out is given).
-    let rc = unsafe {
-        libc::syscall(libc::SYS_bpf, BPF_PROG_TEST_RUN, std::ptr::from_mut(&mut attr), size_of::<TestRunAttr>() as u32)
-    };
-    if rc == 0 {
-        Ok((attr.retval, attr.duration))
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    xdp_prog_test_run(prog, ifindex, frame, repeat, 0, 0)
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

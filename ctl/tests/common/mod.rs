@@ -226,3 +226,27 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool, why: impl Fn() 
     }
     panic!("timed out after {limit:?}: {}", why());
 }
+
+/// The number after `what` in `text` (e.g. "packets: 12").
+pub fn number_after(text: &str, what: &str) -> u64 {
+    let at = text.find(what).unwrap_or_else(|| panic!("no {what:?} in {text}")) + what.len();
+    text[at..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// Packets the in-kernel fast path has forwarded (`dpif/offload show`).
+pub fn offload_packets(d: &Daemon) -> u64 {
+    number_after(&d.cli(&["appctl", "dpif/offload", "show"]), "packets:")
+}
+
+/// Packets the poll thread has received (`pmd-stats-show`).
+pub fn pmd_packets(d: &Daemon) -> u64 {
+    number_after(&d.cli(&["appctl", "pmd-stats-show"]), "packets received:")
+}
+
+/// Pings quickly (`count` probes 10 ms apart, bounded to 10 s); returns how many replies came
+/// back.
+pub fn fast_ping(ns: &Netns, addr: &str, count: u32) -> u32 {
+    let out = ns.exec(&["ping", "-c", &count.to_string(), "-i", "0.01", "-W", "1", "-w", "10", addr]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(',').find(|p| p.contains("received")).map_or(0, |p| number_after(p, "") as u32)
+}
