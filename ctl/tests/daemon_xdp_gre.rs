@@ -11,19 +11,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{fast_ping, offload_packets, pmd_packets, veth, wait_for, Daemon, Netns};
+use common::{fast_ping, offload_packets, pmd_packets, quiet, veth, wait_for, Daemon, Netns};
 use std::time::Duration;
-
-fn quiet(ns: &Netns) {
-    for knob in [
-        "net.ipv6.conf.all.disable_ipv6=1",
-        "net.ipv6.conf.default.disable_ipv6=1",
-        "net.ipv4.conf.all.arp_ignore=1",
-        "net.ipv4.conf.all.arp_announce=2",
-    ] {
-        ns.sh(&["sysctl", "-qw", knob]);
-    }
-}
 
 struct Host {
     d: Daemon,

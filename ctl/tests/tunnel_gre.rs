@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{veth, wait_for, Daemon, Netns};
+use common::{quiet, veth, wait_for, Daemon, Netns};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -31,19 +31,6 @@ struct Host {
     ns: Netns,
     phy: String,
     ip: String,
-}
-
-fn quiet(ns: &Netns) {
-    // No IPv6 chatter; and, since the kernel also sees frames arriving on the physical veth,
-    // ARP is answered only on the interface that has the address (the bridge's internal port).
-    for knob in [
-        "net.ipv6.conf.all.disable_ipv6=1",
-        "net.ipv6.conf.default.disable_ipv6=1",
-        "net.ipv4.conf.all.arp_ignore=1",
-        "net.ipv4.conf.all.arp_announce=2",
-    ] {
-        ns.sh(&["sysctl", "-qw", knob]);
-    }
 }
 
 /// A host with its underlay set up: br-phy (NORMAL) with the physical port to the wire and

@@ -250,3 +250,16 @@ pub fn fast_ping(ns: &Netns, addr: &str, count: u32) -> u32 {
     let text = String::from_utf8_lossy(&out.stdout);
     text.split(',').find(|p| p.contains("received")).map_or(0, |p| number_after(p, "") as u32)
 }
+
+/// No IPv6 chatter in a namespace; and, since a host's kernel also sees frames arriving on its
+/// physical veth, ARP answered only on the interface holding the address.
+pub fn quiet(ns: &Netns) {
+    for knob in [
+        "net.ipv6.conf.all.disable_ipv6=1",
+        "net.ipv6.conf.default.disable_ipv6=1",
+        "net.ipv4.conf.all.arp_ignore=1",
+        "net.ipv4.conf.all.arp_announce=2",
+    ] {
+        ns.sh(&["sysctl", "-qw", knob]);
+    }
+}

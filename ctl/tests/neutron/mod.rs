@@ -24,6 +24,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub use super::common::quiet;
 use super::common::{veth, wait_for, Daemon, Netns};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -75,18 +76,6 @@ pub fn vm_ip(h: usize) -> String {
 pub fn gre_port_name(remote: &str) -> String {
     let ip: std::net::Ipv4Addr = remote.parse().unwrap();
     format!("gre-{:08x}", u32::from(ip))
-}
-
-/// No IPv6 chatter in a namespace; ARP answered only on the interface holding the address.
-pub fn quiet(ns: &Netns) {
-    for knob in [
-        "net.ipv6.conf.all.disable_ipv6=1",
-        "net.ipv6.conf.default.disable_ipv6=1",
-        "net.ipv4.conf.all.arp_ignore=1",
-        "net.ipv4.conf.all.arp_announce=2",
-    ] {
-        ns.sh(&["sysctl", "-qw", knob]);
-    }
 }
 
 /// The wire: a namespace with a Linux bridge the hosts' physical ports plug into.
