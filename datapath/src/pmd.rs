@@ -106,7 +106,8 @@ impl SwitchState {
     }
 
     /// Registers new XDP programs and forgets removed ones (see
-    /// [`crate::xdp_offload::Offload::sync_ports`]).
+    /// [`crate::xdp_offload::Offload::sync_ports`]). It counts as a change: entries on other
+    /// ports may redirect to a device that was replaced (a new interface index).
     pub fn apply_offload_ports(&mut self, change: crate::xdp_offload::PortsChange) {
         for p in change.removed {
             self.offload_generations.remove(&p);
@@ -114,7 +115,7 @@ impl SwitchState {
         for (p, g) in change.added {
             self.offload_generations.insert(p, g);
         }
-        self.sync_offload_generations();
+        self.changed();
     }
 }
 
