@@ -8,15 +8,17 @@
 //! still encapsulated is counted as "other", never as forwarded.
 
 use anyhow::{bail, Context, Result};
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use super::frame::udp_frame;
 use super::netns::{ip, run, Netns, PARK};
 use super::report::{latency_percentiles, Row};
-use super::switch::{cpu_ticks, log_tail, softirq_seconds, wait_until, Proc, SwitchKind, SwitchOptions, TempDir};
+use super::switch::{
+    cpu_ticks, log_tail, ovs_env, softirq_seconds, spawn_ferrovsd, spawn_ovs, wait_until, Proc, SwitchKind,
+    SwitchOptions, TempDir,
+};
 use super::sys;
 use super::xdp::{Generator, Pace, Sink};
 
@@ -100,9 +102,7 @@ struct Host {
 
 impl Host {
     fn env(&self, c: &mut Command) {
-        for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
-            c.env(v, &self.dir.0);
-        }
+        ovs_env(c, &self.dir.0);
     }
 
     /// A configuration command (`ovs-vsctl` syntax), recorded for the report.
@@ -172,66 +172,17 @@ impl Host {
 }
 
 fn start_ferrovs(ns: &Netns, bindir: &Path, tag: &str) -> Result<Host> {
-    let daemon = bindir.join("ferrovsd");
-    let cli = bindir.join("ferrovs");
-    if !daemon.exists() || !cli.exists() {
-        bail!("{} or {} missing: cargo build --release -p ctl", daemon.display(), cli.display());
-    }
     let dir = TempDir::new(&format!("gre-ferrovs-{tag}"))?;
     let log = dir.0.join("ferrovsd.log");
-    let child = ns
-        .command(&daemon)
-        .arg("--rundir")
-        .arg(&dir.0)
-        .arg("--db")
-        .arg(dir.0.join("conf.json"))
-        .stdout(Stdio::null())
-        .stderr(File::create(&log)?)
-        .spawn()
-        .context("starting ferrovsd")?;
-    let h = Host { procs: vec![Proc { child }], ctl: Ctl::Ferrovs { cli }, dir, log, setup: vec![] };
-    if !wait_until(Duration::from_secs(10), || h.query(&["list-br"]).is_ok()) {
-        bail!("ferrovsd did not start; log:\n{}", log_tail(&h.log));
-    }
-    Ok(h)
+    let (proc, cli) = spawn_ferrovsd(ns, bindir, &dir.0)?;
+    Ok(Host { procs: vec![proc], ctl: Ctl::Ferrovs { cli }, dir, log, setup: vec![] })
 }
 
 fn start_ovs(ns: &Netns, tag: &str) -> Result<Host> {
     let dir = TempDir::new(&format!("gre-ovs-{tag}"))?;
-    let d = dir.0.clone();
-    let db = d.join("conf.db");
-    let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .context("vswitch.ovsschema not found: apt-get install openvswitch-switch")?;
-    run(Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema))?;
-    let mut h = Host { procs: vec![], ctl: Ctl::Ovs, dir, log: d.join("ovs-vswitchd.log"), setup: vec![] };
-    let mut c = ns.command("ovsdb-server");
-    h.env(&mut c);
-    c.arg(&db)
-        .arg(format!("--remote=punix:{}", d.join("db.sock").display()))
-        .arg(format!("--pidfile={}", d.join("ovsdb-server.pid").display()))
-        .arg(format!("--unixctl={}", d.join("ovsdb-server.ctl").display()))
-        .arg(format!("--log-file={}", d.join("ovsdb-server.log").display()))
-        .arg("-vconsole:off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    h.procs.push(Proc { child: c.spawn().context("starting ovsdb-server")? });
-    if !wait_until(Duration::from_secs(10), || d.join("db.sock").exists()) {
-        bail!("ovsdb-server did not start: {}", log_tail(&d.join("ovsdb-server.log")));
-    }
-    h.query(&["--no-wait", "init"])?;
-    let mut c = ns.command("ovs-vswitchd");
-    h.env(&mut c);
-    c.arg(format!("unix:{}", d.join("db.sock").display()))
-        .arg(format!("--pidfile={}", d.join("ovs-vswitchd.pid").display()))
-        .arg(format!("--unixctl={}", d.join("ovs-vswitchd.ctl").display()))
-        .arg(format!("--log-file={}", h.log.display()))
-        .arg("-vconsole:off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    h.procs.push(Proc { child: c.spawn().context("starting ovs-vswitchd")? });
-    Ok(h)
+    let procs = spawn_ovs(ns, &dir.0)?;
+    let log = dir.0.join("ovs-vswitchd.log");
+    Ok(Host { procs, ctl: Ctl::Ovs, dir, log, setup: vec![] })
 }
 
 /// `-- set interface DEV type=...` for Open vSwitch; ferrovs picks the port kind itself.

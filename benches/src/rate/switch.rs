@@ -85,6 +85,77 @@ impl Drop for TempDir {
     }
 }
 
+/// Starts this repo's ferrovsd (from `bindir`) in `ns`, with its rundir and configuration in
+/// `dir` and its log in `dir/ferrovsd.log`, and waits until its CLI answers; returns the process
+/// and the CLI's path.
+pub(crate) fn spawn_ferrovsd(ns: &Netns, bindir: &Path, dir: &Path) -> Result<(Proc, PathBuf)> {
+    let daemon = bindir.join("ferrovsd");
+    let cli = bindir.join("ferrovs");
+    if !daemon.exists() || !cli.exists() {
+        bail!("{} or {} missing: cargo build --release -p ctl", daemon.display(), cli.display());
+    }
+    let log = dir.join("ferrovsd.log");
+    let child = ns
+        .command(&daemon)
+        .arg("--rundir")
+        .arg(dir)
+        .arg("--db")
+        .arg(dir.join("conf.json"))
+        .stdout(Stdio::null())
+        .stderr(File::create(&log)?)
+        .spawn()
+        .context("starting ferrovsd")?;
+    let proc = Proc { child };
+    let answers = || run(Command::new(&cli).arg("--rundir").arg(dir).arg("list-br")).is_ok();
+    if !wait_until(Duration::from_secs(10), answers) {
+        bail!("ferrovsd did not start; log:\n{}", log_tail(&log));
+    }
+    Ok((proc, cli))
+}
+
+/// Starts Open vSwitch in `ns` with everything under `dir` (the `OVS_*DIR` variables): a fresh
+/// database served by ovsdb-server on `dir/db.sock`, initialised, then ovs-vswitchd logging to
+/// `dir/ovs-vswitchd.log` with its control socket `dir/ovs-vswitchd.ctl`. Returns both
+/// processes (ovsdb-server first).
+pub(crate) fn spawn_ovs(ns: &Netns, dir: &Path) -> Result<Vec<Proc>> {
+    let db = dir.join("conf.db");
+    let sock = format!("unix:{}", dir.join("db.sock").display());
+    let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .context("vswitch.ovsschema not found: apt-get install openvswitch-switch")?;
+    run(Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema))?;
+    let mut procs = vec![];
+    let mut c = ns.command("ovsdb-server");
+    ovs_env(&mut c, dir);
+    c.arg(&db)
+        .arg(format!("--remote=p{sock}"))
+        .arg(format!("--pidfile={}", dir.join("ovsdb-server.pid").display()))
+        .arg(format!("--unixctl={}", dir.join("ovsdb-server.ctl").display()))
+        .arg(format!("--log-file={}", dir.join("ovsdb-server.log").display()))
+        .arg("-vconsole:off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    procs.push(Proc { child: c.spawn().context("starting ovsdb-server")? });
+    if !wait_until(Duration::from_secs(10), || dir.join("db.sock").exists()) {
+        bail!("ovsdb-server did not start: {}", log_tail(&dir.join("ovsdb-server.log")));
+    }
+    let mut c = Command::new("ovs-vsctl");
+    ovs_env(&mut c, dir);
+    run(c.arg(format!("--db={sock}")).args(["--timeout=20", "--no-wait", "init"]))?;
+    let mut c = ns.command("ovs-vswitchd");
+    ovs_env(&mut c, dir);
+    c.arg(&sock)
+        .arg(format!("--pidfile={}", dir.join("ovs-vswitchd.pid").display()))
+        .arg(format!("--unixctl={}", dir.join("ovs-vswitchd.ctl").display()))
+        .arg(format!("--log-file={}", dir.join("ovs-vswitchd.log").display()))
+        .arg("-vconsole:off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    procs.push(Proc { child: c.spawn().context("starting ovs-vswitchd")? });
+    Ok(procs)
+}
+
 /// A running switch under test. Fields drop in order: processes, then the XDP forwarder, then
 /// the temp dir.
 #[derive(Debug)]
@@ -176,38 +247,21 @@ impl Switch {
     }
 
     fn ferrovs(sw: &Netns, bindir: &Path) -> Result<Self> {
-        let daemon = bindir.join("ferrovsd");
-        let cli_bin = bindir.join("ferrovs");
-        if !daemon.exists() || !cli_bin.exists() {
-            bail!("{} or {} missing: cargo build --release -p ctl", daemon.display(), cli_bin.display());
-        }
         let dir = TempDir::new("ferrovs")?;
         let log = dir.0.join("ferrovsd.log");
-        let child = sw
-            .command(&daemon)
-            .arg("--rundir")
-            .arg(&dir.0)
-            .arg("--db")
-            .arg(dir.0.join("conf.json"))
-            .stdout(Stdio::null())
-            .stderr(File::create(&log)?)
-            .spawn()
-            .context("starting ferrovsd")?;
+        let (proc, cli_bin) = spawn_ferrovsd(sw, bindir, &dir.0)?;
+        let rundir = dir.0.clone();
         let mut s = Switch {
             kind: SwitchKind::Ferrovs,
             detail: String::new(),
             setup: vec![],
-            procs: vec![Proc { child }],
+            procs: vec![proc],
             _fwd: None,
-            appctl: Some((cli_bin.clone(), vec!["--rundir".into(), dir.0.display().to_string(), "appctl".into()])),
+            appctl: Some((cli_bin.clone(), vec!["--rundir".into(), rundir.display().to_string(), "appctl".into()])),
             dir: Some(dir),
             cli: Some(cli_bin.clone()),
         };
-        let rundir = s.dir.as_ref().map(|d| d.0.clone()).unwrap_or_default();
         let cli = |args: &[&str]| run(Command::new(&cli_bin).arg("--rundir").arg(&rundir).args(args));
-        if !wait_until(Duration::from_secs(10), || cli(&["list-br"]).is_ok()) {
-            bail!("ferrovsd did not start; log:\n{}", log_tail(&log));
-        }
         let cmds: [&[&str]; 3] = [
             &[
                 "add-br",
@@ -258,19 +312,13 @@ impl Switch {
     fn ovs(sw: &Netns, port_type: &str) -> Result<Self> {
         let dir = TempDir::new("ovs")?;
         let d = dir.0.clone();
-        let env = |c: &mut Command| ovs_env(c, &d);
-        let db = d.join("conf.db");
         let sock = format!("unix:{}", d.join("db.sock").display());
-        let schema = ["/usr/share/openvswitch/vswitch.ovsschema", "/usr/local/share/openvswitch/vswitch.ovsschema"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .context("vswitch.ovsschema not found: apt-get install openvswitch-switch")?;
-        run(Command::new("ovsdb-tool").arg("create").arg(&db).arg(schema))?;
+        let procs = spawn_ovs(sw, &d)?;
         let mut s = Switch {
             kind: SwitchKind::Ovs,
             detail: String::new(),
             setup: vec![],
-            procs: vec![],
+            procs,
             _fwd: None,
             appctl: Some((
                 PathBuf::from("ovs-appctl"),
@@ -279,38 +327,13 @@ impl Switch {
             dir: Some(dir),
             cli: None,
         };
-        let mut c = sw.command("ovsdb-server");
-        env(&mut c);
-        c.arg(&db)
-            .arg(format!("--remote=p{sock}"))
-            .arg(format!("--pidfile={}", d.join("ovsdb-server.pid").display()))
-            .arg(format!("--unixctl={}", d.join("ovsdb-server.ctl").display()))
-            .arg(format!("--log-file={}", d.join("ovsdb-server.log").display()))
-            .args(["-vconsole:off"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        s.procs.push(Proc { child: c.spawn().context("starting ovsdb-server")? });
-        if !wait_until(Duration::from_secs(10), || d.join("db.sock").exists()) {
-            bail!("ovsdb-server did not start: {}", log_tail(&d.join("ovsdb-server.log")));
-        }
         let vsctl = |args: &[&str]| {
             let mut c = Command::new("ovs-vsctl");
-            env(&mut c);
+            ovs_env(&mut c, &d);
             c.arg(format!("--db={sock}")).arg("--timeout=20").args(args);
             run(&mut c)
         };
-        vsctl(&["--no-wait", "init"])?;
         let vlog = d.join("ovs-vswitchd.log");
-        let mut c = sw.command("ovs-vswitchd");
-        env(&mut c);
-        c.arg(&sock)
-            .arg(format!("--pidfile={}", d.join("ovs-vswitchd.pid").display()))
-            .arg(format!("--unixctl={}", d.join("ovs-vswitchd.ctl").display()))
-            .arg(format!("--log-file={}", vlog.display()))
-            .args(["-vconsole:off"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        s.procs.push(Proc { child: c.spawn().context("starting ovs-vswitchd")? });
         let add_br = ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev"];
         vsctl(&add_br).with_context(|| format!("ovs-vswitchd log:\n{}", log_tail(&vlog)))?;
         s.setup.push(format!("ovs-vsctl {}", add_br.join(" ")));
@@ -329,7 +352,7 @@ impl Switch {
         }
         for args in [vec!["del-flows", "br0"], vec!["add-flow", "br0", FLOW]] {
             let mut c = Command::new("ovs-ofctl");
-            env(&mut c);
+            ovs_env(&mut c, &d);
             run(c.args(&args))?;
             s.setup.push(format!("ovs-ofctl {}", args.join(" ")));
         }
@@ -462,7 +485,7 @@ impl Switch {
 }
 
 /// The environment that points Open vSwitch's tools at the run's temp dir.
-fn ovs_env(c: &mut Command, dir: &Path) {
+pub(crate) fn ovs_env(c: &mut Command, dir: &Path) {
     for v in ["OVS_RUNDIR", "OVS_DBDIR", "OVS_LOGDIR", "OVS_SYSCONFDIR"] {
         c.env(v, dir);
     }
