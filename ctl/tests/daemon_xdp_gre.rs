@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{fast_ping, offload_packets, pmd_packets, quiet, veth, wait_for, Daemon, Netns};
+use common::{fast_ping, offload_packets, pmd_packets, port_stat, quiet, veth, wait_for, Daemon, Netns};
 use std::time::Duration;
 
 struct Host {
@@ -124,14 +124,7 @@ fn xdp_fast_path_pushes_and_pops_gre() {
     assert!(vma.exec(&["ping", "-c", "2", "-W", "1", "-s", "1400", "-M", "do", "10.0.0.2"]).status.success());
     assert!(!vma.exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
     let ports = a.d.cli(&["ofctl", "dump-ports", &a.phy]);
-    let tx_drop = ports
-        .split("port  1:")
-        .nth(1)
-        .and_then(|rest| rest.lines().nth(1))
-        .and_then(|tx| tx.split("drop=").nth(1))
-        .and_then(|d| d.split(',').next())
-        .and_then(|d| d.parse::<u64>().ok());
-    assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
+    assert!(port_stat(&ports, "1", "tx", "drop").is_some_and(|d| d >= 2), "{ports}");
 
     // With GRE checksums neither push (a 46-byte header) nor pop (flags other than the key) is
     // carried by XDP: the pings cross through userspace.

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-use common::{quiet, veth, wait_for, Daemon, Netns};
+use common::{port_stat, quiet, veth, wait_for, Daemon, Netns};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -186,14 +186,7 @@ fn single_tenant_over_gre_with_a_fixed_key() {
     assert!(!vms[0].exec(&["ping", "-c", "2", "-W", "1", "-s", "1472", "-M", "do", "10.0.0.2"]).status.success());
     // ... and counts it as a transmit drop of the physical port (OpenFlow port 1 of br-phy).
     let ports = hosts[0].d.cli(&["ofctl", "dump-ports", &hosts[0].phy]);
-    let tx_drop = ports
-        .split("port  1:")
-        .nth(1)
-        .and_then(|rest| rest.lines().nth(1))
-        .and_then(|tx| tx.split("drop=").nth(1))
-        .and_then(|d| d.split(',').next())
-        .and_then(|d| d.parse::<u64>().ok());
-    assert!(tx_drop.is_some_and(|d| d >= 2), "{ports}");
+    assert!(port_stat(&ports, "1", "tx", "drop").is_some_and(|d| d >= 2), "{ports}");
 
     // Routes are followed: without the host address there is no route and no tunnel traffic;
     // with it back, the cached megaflows are revalidated and traffic flows again.

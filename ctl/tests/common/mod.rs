@@ -263,3 +263,11 @@ pub fn quiet(ns: &Netns) {
         ns.sh(&["sysctl", "-qw", knob]);
     }
 }
+
+/// A counter of `port` in `ovs-ofctl dump-ports` output (`port  1: rx pkts=..., drop=...` and
+/// its `tx` line): `dir` is "rx" or "tx", `field` e.g. "pkts" or "drop".
+pub fn port_stat(dump: &str, port: &str, dir: &str, field: &str) -> Option<u64> {
+    let rest = dump.split(&format!("port  {port}:")).nth(1)?;
+    let line = rest.lines().take(2).find(|l| l.trim_start().starts_with(dir))?;
+    line.split(&format!("{field}=")).nth(1)?.split(',').next()?.trim().parse().ok()
+}
