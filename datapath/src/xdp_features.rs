@@ -12,6 +12,7 @@
 use crate::sys;
 use std::io;
 use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
 
 /// `NETDEV_XDP_ACT_NDO_XMIT`: the device takes redirected XDP frames now.
 pub const NDO_XMIT: u64 = 4;
@@ -83,15 +84,22 @@ fn transact(sock: &std::os::fd::OwnedFd, msg: &[u8], buf: &mut [u8]) -> io::Resu
 /// # Errors
 /// No "netdev" family (kernel before 6.3), no such device, or a socket error.
 pub fn xdp_features(ifindex: u32) -> io::Result<u64> {
+    // The family's id is fixed while the system runs: resolved once, then reused.
+    static FAMILY: OnceLock<u16> = OnceLock::new();
     let sock = sys::netlink_socket(libc::NETLINK_GENERIC, 0)?;
     let mut buf = vec![0u8; 4096];
-    let n =
-        transact(&sock, &request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, CTRL_ATTR_FAMILY_NAME, b"netdev\0"), &mut buf)?;
-    let family = reply_attrs(&buf[..n])?
-        .into_iter()
-        .find(|(t, v)| *t == CTRL_ATTR_FAMILY_ID && v.len() >= 2)
-        .map(|(_, v)| u16::from_ne_bytes([v[0], v[1]]))
-        .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "no generic netlink family \"netdev\""))?;
+    let family = if let Some(f) = FAMILY.get() {
+        *f
+    } else {
+        let msg = request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1, CTRL_ATTR_FAMILY_NAME, b"netdev\0");
+        let n = transact(&sock, &msg, &mut buf)?;
+        let f = reply_attrs(&buf[..n])?
+            .into_iter()
+            .find(|(t, v)| *t == CTRL_ATTR_FAMILY_ID && v.len() >= 2)
+            .map(|(_, v)| u16::from_ne_bytes([v[0], v[1]]))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::Unsupported, "no generic netlink family \"netdev\""))?;
+        *FAMILY.get_or_init(|| f)
+    };
     let n = transact(
         &sock,
         &request(family, NETDEV_CMD_DEV_GET, 2, NETDEV_A_DEV_IFINDEX, &ifindex.to_ne_bytes()),

@@ -159,13 +159,17 @@ impl Flows {
         self.all().any(|m| m.is_dead())
     }
 
-    fn add_entries(&self, n: i32) {
+    /// One entry more carries these megaflows (`dpctl/dump-flows` shows them offloaded).
+    fn entry_added(&self) {
         for m in self.all() {
-            if n > 0 {
-                m.xdp_entries.fetch_add(1, Ordering::Relaxed);
-            } else {
-                m.xdp_entries.fetch_sub(1, Ordering::Relaxed);
-            }
+            m.xdp_entries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One entry fewer carries them.
+    fn entry_removed(&self) {
+        for m in self.all() {
+            m.xdp_entries.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -213,19 +217,20 @@ pub struct Offload {
 
 /// A megaflow mask projected onto the XDP header key.
 pub fn xdp_mask_of(mask: &FlowKey) -> FlowKeyXdp {
-    let bytes = |f: Field, n: usize| -> Vec<u8> { mask.get(f).to_be_bytes()[16 - n..].to_vec() };
+    // A field's mask bits, big-endian, in the last bytes of the 16.
+    let be = |f: Field| mask.get(f).to_be_bytes();
     let mut m = FlowKeyXdp::default();
-    m.eth_dst.copy_from_slice(&bytes(Field::EthDst, 6));
-    m.eth_src.copy_from_slice(&bytes(Field::EthSrc, 6));
-    m.eth_type.copy_from_slice(&bytes(Field::EthType, 2));
-    m.vlan_tci.copy_from_slice(&bytes(Field::VlanTci, 2));
-    m.nw_src.copy_from_slice(&bytes(Field::Ipv4Src, 4));
-    m.nw_dst.copy_from_slice(&bytes(Field::Ipv4Dst, 4));
-    m.nw_proto = bytes(Field::IpProto, 1)[0];
-    m.nw_tos = bytes(Field::IpTos, 1)[0];
-    m.nw_ttl = bytes(Field::IpTtl, 1)[0];
-    m.tp_src.copy_from_slice(&bytes(Field::TpSrc, 2));
-    m.tp_dst.copy_from_slice(&bytes(Field::TpDst, 2));
+    m.eth_dst.copy_from_slice(&be(Field::EthDst)[10..]);
+    m.eth_src.copy_from_slice(&be(Field::EthSrc)[10..]);
+    m.eth_type.copy_from_slice(&be(Field::EthType)[14..]);
+    m.vlan_tci.copy_from_slice(&be(Field::VlanTci)[14..]);
+    m.nw_src.copy_from_slice(&be(Field::Ipv4Src)[12..]);
+    m.nw_dst.copy_from_slice(&be(Field::Ipv4Dst)[12..]);
+    m.nw_proto = be(Field::IpProto)[15];
+    m.nw_tos = be(Field::IpTos)[15];
+    m.nw_ttl = be(Field::IpTtl)[15];
+    m.tp_src.copy_from_slice(&be(Field::TpSrc)[14..]);
+    m.tp_dst.copy_from_slice(&be(Field::TpDst)[14..]);
     m
 }
 
@@ -433,12 +438,12 @@ impl Offload {
                         self.port_deltas.push((p.in_port, v, d));
                     }
                 }
-                old.flows.add_entries(-1);
+                old.flows.entry_removed();
             }
             match key.put(steer, &p.entry) {
                 Ok(()) => {
                     self.stats.installs += 1;
-                    p.flows.add_entries(1);
+                    p.flows.entry_added();
                     if replaced.is_none() {
                         self.mask_uses(p.in_port, &key, 1, steer);
                     }
@@ -498,7 +503,7 @@ impl Offload {
             }
             if value.is_none() || inst.flows.is_dead() || inst.generation != stamp {
                 if let Some(old) = self.installed.remove(&k) {
-                    old.flows.add_entries(-1);
+                    old.flows.entry_removed();
                 }
                 self.stats.removals += 1;
                 if let Some(s) = steer {
@@ -587,7 +592,7 @@ impl Offload {
         self.installed.retain(|k, i| {
             let keep = k.0 != port;
             if !keep {
-                i.flows.add_entries(-1);
+                i.flows.entry_removed();
             }
             keep
         });
