@@ -168,8 +168,6 @@ pub struct Switch {
     procs: Vec<Proc>,
     _fwd: Option<KernelForwarder>,
     dir: Option<TempDir>,
-    /// The program and leading arguments of the switch's appctl (None: the kernel ceiling).
-    appctl: Option<(PathBuf, Vec<String>)>,
     /// ferrovs's CLI (None for the other kinds).
     cli: Option<PathBuf>,
 }
@@ -240,7 +238,6 @@ impl Switch {
                 procs: vec![],
                 _fwd: Some(KernelForwarder::attach(sw, "s0", "s1")?),
                 dir: None,
-                appctl: None,
                 cli: None,
             }),
         }
@@ -257,7 +254,6 @@ impl Switch {
             setup: vec![],
             procs: vec![proc],
             _fwd: None,
-            appctl: Some((cli_bin.clone(), vec!["--rundir".into(), rundir.display().to_string(), "appctl".into()])),
             dir: Some(dir),
             cli: Some(cli_bin.clone()),
         };
@@ -320,10 +316,6 @@ impl Switch {
             setup: vec![],
             procs,
             _fwd: None,
-            appctl: Some((
-                PathBuf::from("ovs-appctl"),
-                vec![format!("--target={}", d.join("ovs-vswitchd.ctl").display())],
-            )),
             dir: Some(dir),
             cli: None,
         };
@@ -390,8 +382,21 @@ impl Switch {
     /// # Errors
     /// The kernel ceiling has none; the command failed.
     pub fn appctl(&self, args: &[&str]) -> Result<String> {
-        let Some((prog, lead)) = &self.appctl else { bail!("the {} switch has no appctl", self.kind.name()) };
-        run(Command::new(prog).args(lead).args(args))
+        let dir = self.dir.as_ref().map(|d| d.0.as_path());
+        let mut c = match (self.kind, &self.cli, dir) {
+            (SwitchKind::Ferrovs, Some(cli), Some(dir)) => {
+                let mut c = Command::new(cli);
+                c.arg("--rundir").arg(dir).arg("appctl");
+                c
+            }
+            (SwitchKind::Ovs, _, Some(dir)) => {
+                let mut c = Command::new("ovs-appctl");
+                c.arg(format!("--target={}", dir.join("ovs-vswitchd.ctl").display()));
+                c
+            }
+            _ => bail!("the {} switch has no appctl", self.kind.name()),
+        };
+        run(c.args(args))
     }
 
     /// Packets translated by the slow path so far ("miss with success upcall" in
