@@ -33,4 +33,5 @@ pub fn key_for(m: &Match, salt: u32) -> FlowKey {
     k
 }
 pub mod classifier_rules;
+pub mod neutron_agent;
 pub mod rate;

@@ -1,4 +1,4 @@
-//! Smoke test of the harness's GRE VM-to-VM scenario (not of performance): a short paced run
+//! Smoke tests of the harness's GRE VM-to-VM scenarios (not of performance): a short paced run
 //! with two ferrovsd must build its four namespaces, carry the generator's frames through the
 //! tunnel, deliver them decapsulated (the sink counts harness frames by the marker at a plain
 //! UDP frame's offset; anything else is reported as "other frames"), and leave no namespace
@@ -19,6 +19,22 @@ fn gre_scenario_delivers_decapsulated_frames_and_cleans_up() {
     let run = run_rate(&["--switch", "ferrovs", "--scenario", "gre-64b", "--duration", "0.5", "--pps", "20000"]);
     let (row, forwarded) = run.forwarded("gre-64b", "ferrovs");
     assert!(forwarded > 0.0, "nothing reached the sink decapsulated: {row}\n{}", run.stderr);
+    assert!(run.stderr.contains("other frames at the sink 0"), "the sink saw non-harness frames:\n{}", run.stderr);
+    assert_eq!(namespaces_of(run.pid), Vec::<String>::new(), "namespaces left behind");
+}
+
+/// The Neutron layout: br-int and br-tun with the agent's tables (loaded by stock ovs-ofctl),
+/// patch ports, learning; frames must still arrive decapsulated and untagged.
+#[test]
+fn neutron_gre_scenario_delivers_decapsulated_untagged_frames() {
+    let tools = [["ip", "-V"], ["ethtool", "--version"], ["ping", "-V"], ["ovs-ofctl", "--version"]];
+    if !require("neutron_gre_scenario_delivers_decapsulated_untagged_frames", &tools, false, true) {
+        return;
+    }
+    let scenario = "neutron-gre-64b";
+    let run = run_rate(&["--switch", "ferrovs", "--scenario", scenario, "--duration", "0.5", "--pps", "20000"]);
+    let (row, forwarded) = run.forwarded(scenario, "ferrovs");
+    assert!(forwarded > 0.0, "nothing reached the sink decapsulated and untagged: {row}\n{}", run.stderr);
     assert!(run.stderr.contains("other frames at the sink 0"), "the sink saw non-harness frames:\n{}", run.stderr);
     assert_eq!(namespaces_of(run.pid), Vec::<String>::new(), "namespaces left behind");
 }

@@ -12,8 +12,9 @@
 mod common;
 mod neutron;
 
+use benches::neutron_agent::COOKIE;
 use common::wait_for;
-use neutron::{gre_port_name, ping, vm_ip, vm_mac, Capture, Cloud, Killed, COOKIE, HOSTS, NETWORK, TENANTS};
+use neutron::{gre_port_name, ping, vm_ip, vm_mac, Capture, Cloud, Killed, HOSTS, NETWORK, TENANTS};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

@@ -43,7 +43,9 @@ struct Args {
     /// `storm-<n>` (latency of 64B frames at --pps, default 50000/s, while stock `ovs-ofctl
     /// add-flows` loads n flow_mods into the same table; n may end in k),
     /// `lat-<percent>` (paced at that share of the switch's 64b-1flow rate), `idle`,
-    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all"), or
+    /// `gre-<size>b` (VM to VM over GRE between two switch processes, not in "all"),
+    /// `neutron-gre-<size>b` (the same through Neutron's br-int, patch ports and br-tun with the
+    /// agent's flow tables, not in "all"), or
     /// `tap-rx-<size>b` / `tap-tx-<size>b` (VM tap -> switch -> port and back, not in "all").
     #[arg(long, default_value = "all", value_delimiter = ',')]
     scenario: Vec<String>,
@@ -138,10 +140,10 @@ fn real_main() -> Result<()> {
         SCENARIOS.iter().map(|s| (*s).to_owned()).collect()
     } else {
         for s in &args.scenario {
-            if scenario(s).is_none() && gre::scenario_size(s).is_none() && tap::scenario(s).is_none() {
+            if scenario(s).is_none() && gre::scenario(s).is_none() && tap::scenario(s).is_none() {
                 bail!(
                     "unknown scenario {s}: <size>b-<n>flows (size 62..=1518 with FCS, n 1..=10000000, k = 1000), \
-                     lat-<percent>, idle, gre-<size>b, tap-rx-<size>b, tap-tx-<size>b, or all = {}",
+                     lat-<percent>, idle, gre-<size>b, neutron-gre-<size>b, tap-rx-<size>b, tap-tx-<size>b, or all = {}",
                     SCENARIOS.join(",")
                 );
             }
@@ -185,10 +187,6 @@ fn real_main() -> Result<()> {
                 }
             }
         }
-        let gre_names: Vec<(String, usize, String)> = names
-            .iter()
-            .filter_map(|n| gre::scenario_size(n).map(|s| (n.clone(), s, row_command(kind, n, &args))))
-            .collect();
         let (pace, burst) = args.pps.map_or((Pace::FlatOut, 0), |p| (Pace::Rate(p), burst_for(p)));
         let run = GreRun {
             duration: Duration::from_secs_f64(args.duration),
@@ -197,8 +195,18 @@ fn real_main() -> Result<()> {
             burst,
             gen_cpu: args.gen_cpu,
         };
-        if !gre_names.is_empty() && !sys::interrupted() {
-            match gre::measure_gre(kind, &gre_names, &opts, &run) {
+        for layout in gre::Layout::ALL {
+            let gre_names: Vec<(String, usize, String)> = names
+                .iter()
+                .filter_map(|n| match gre::scenario(n) {
+                    Some((l, size)) if l == layout => Some((n.clone(), size, row_command(kind, n, &args))),
+                    _ => None,
+                })
+                .collect();
+            if gre_names.is_empty() || sys::interrupted() {
+                continue;
+            }
+            match gre::measure_gre(kind, layout, &gre_names, &opts, &run) {
                 Ok((r, detail)) => {
                     rows.extend(r);
                     details.push(format!("- {} (GRE): {detail}", kind.name()));

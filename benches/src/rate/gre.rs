@@ -1,11 +1,23 @@
-//! The GRE VM-to-VM scenario (issue 6): gen ns (g0) -> host A (VM port a0) -> GRE over the
+//! The GRE VM-to-VM scenarios (issue 6): gen ns (g0) -> host A (VM port a0) -> GRE over the
 //! physical veth pa <-> pb -> host B (decapsulation, VM port b0) -> sink ns (k0), with one switch
-//! process per host, both of the same kind (two ferrovsd or two ovs-vswitchd). Each host has the
-//! layout of Open vSwitch's userspace tunnelling docs: br-phy (NORMAL) holds the physical port and
-//! (`br-phy-a`, `br-phy-b`) carries the host address 172.31.1.N/24 on its internal port; br-int holds the VM port and a
-//! `gre0` port (`remote_ip` = the other host, `key=5`) with one flow each way. The sink counts
-//! harness frames by their payload marker at the fixed offset of a plain UDP frame, so a frame
-//! still encapsulated is counted as "other", never as forwarded.
+//! process per host, both of the same kind (two ferrovsd or two ovs-vswitchd). Each host has
+//! br-phy (NORMAL; `br-phy-a`, `br-phy-b`) with the physical port and the host address
+//! 172.31.1.N/24 on its internal port, as in Open vSwitch's userspace tunnelling docs. Above it,
+//! one of two [`Layout`]s:
+//!
+//! - `gre-<size>b` ([`Layout::Flat`]): br-int holds the VM port and a `gre0` port (`remote_ip` =
+//!   the other host, `key=5`), with one flow each way;
+//! - `neutron-gre-<size>b` ([`Layout::Neutron`]): what neutron-openvswitch-agent builds. br-int
+//!   (fail-mode secure) holds the VM port as an access port (`tag=1`) and `patch-tun`, with the
+//!   agent's tables ending in NORMAL; br-tun (fail-mode secure) holds `patch-int` and `gre0`
+//!   (`in_key=flow`, `out_key=flow`) with the agent's tables ([`crate::neutron_agent`]: 0, 2, 3,
+//!   10 with learn, 20, 22) for segment 5 on local VLAN 1, and on host A l2population's unicast
+//!   flow to the sink's MAC. Every frame crosses two bridges and a patch port on each host, is
+//!   tagged and untagged on the way, and host B learns its source into table 20.
+//!
+//! The sink counts harness frames by their payload marker at the fixed offset of a plain UDP
+//! frame, so a frame still encapsulated or still tagged is counted as "other", never as
+//! forwarded.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -30,14 +42,41 @@ const WIRE_MTU: &str = "1600";
 /// The underlay bridges of host A and host B: named apart, since ferrovs derives an internal
 /// port's MAC address from the bridge name and the two hosts must not share one.
 const BR_PHY: [&str; 2] = ["br-phy-a", "br-phy-b"];
-/// The GRE key both hosts use.
+/// The GRE key both hosts use (the Neutron layout's segmentation id).
 const KEY: &str = "5";
+/// The Neutron layout's local VLAN of the network, on both hosts.
+const LOCAL_VLAN: u16 = 1;
+/// Hard timeout of the flows br-tun learns (Neutron's default).
+const LEARN_HARD_TIMEOUT: u32 = 300;
 
-/// A scenario by name: `gre-<size>b` (size with FCS, as the other scenarios).
-pub fn scenario_size(name: &str) -> Option<usize> {
-    let size: usize = name.strip_prefix("gre-")?.strip_suffix('b')?.parse().ok()?;
+/// How each host's bridges above br-phy are laid out (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// br-int with the VM port and the GRE port, one flow each way.
+    Flat,
+    /// neutron-openvswitch-agent's br-int and br-tun, joined by patch ports.
+    Neutron,
+}
+
+impl Layout {
+    /// Both layouts, in the order the harness runs them.
+    pub const ALL: [Layout; 2] = [Layout::Flat, Layout::Neutron];
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Layout::Flat => "gre-",
+            Layout::Neutron => "neutron-gre-",
+        }
+    }
+}
+
+/// A scenario by name: `gre-<size>b` or `neutron-gre-<size>b` (size with FCS, as the other
+/// scenarios).
+pub fn scenario(name: &str) -> Option<(Layout, usize)> {
+    let layout = if name.starts_with(Layout::Neutron.prefix()) { Layout::Neutron } else { Layout::Flat };
+    let size: usize = name.strip_prefix(layout.prefix())?.strip_suffix('b')?.parse().ok()?;
     let sizes = super::frame::MIN_LEN + super::frame::FCS_LEN..=super::frame::MAX_SIZE;
-    sizes.contains(&size).then_some(size)
+    sizes.contains(&size).then_some((layout, size))
 }
 
 /// The namespaces of the scenario, deleted on drop.
@@ -150,6 +189,28 @@ impl Host {
         Ok(())
     }
 
+    /// Loads `flows` into `bridge` the way the Neutron agent does, for both kinds of switch:
+    /// stock `ovs-ofctl -O OpenFlow13 add-flows` from a file, over the bridge's management socket.
+    fn add_flows(&mut self, bridge: &str, flows: &[String]) -> Result<()> {
+        let file = self.dir.0.join(format!("{bridge}.flows"));
+        std::fs::write(&file, flows.join("\n") + "\n")?;
+        let target = format!("unix:{}", self.dir.0.join(format!("{bridge}.mgmt")).display());
+        let file = file.display().to_string();
+        run(Command::new("ovs-ofctl").args(["-O", "OpenFlow13", "add-flows", &target, &file]))
+            .with_context(|| format!("{bridge} flows {flows:?}; switch log:\n{}", log_tail(&self.log)))?;
+        self.setup.push(format!("ovs-ofctl -O OpenFlow13 add-flows {bridge} <{} flows>", flows.len()));
+        Ok(())
+    }
+
+    /// A port's OpenFlow number, checked.
+    fn ofport(&self, n: usize, dev: &str) -> Result<String> {
+        let p = self.query(&["get", "interface", dev, "ofport"])?.trim().to_owned();
+        if p.parse::<u16>().map_or(true, |p| p == 0 || p == 0xffff) {
+            bail!("host {n}: port {dev} without an OpenFlow number ({p}); log:\n{}", log_tail(&self.log));
+        }
+        Ok(p)
+    }
+
     fn appctl(&self, args: &[&str]) -> Result<String> {
         let mut c = match &self.ctl {
             Ctl::Ferrovs { cli } => {
@@ -194,20 +255,27 @@ fn typed<'a>(ovs: bool, dev: &'a str, port_type: &'a str) -> Vec<&'a str> {
     }
 }
 
-/// Configures host `n` (0 = A, the encapsulating side; 1 = B): br-phy with `phy` and the host
-/// address, br-int with `vm` and gre0, the flow, and the neighbour of the remote underlay address.
-fn configure(h: &mut Host, ns: &Netns, n: usize, phy: &str, vm: &str, port_type: &str) -> Result<()> {
-    let ovs = matches!(h.ctl, Ctl::Ovs);
-    let (me, remote) = (HOST_IP[n], HOST_IP[1 - n]);
-    let netdev: &[&str] = if ovs { &["datapath_type=netdev"] } else { &[] };
+/// What [`configure`] needs to know of one host.
+struct HostPorts<'a> {
+    /// 0 = A, the encapsulating side; 1 = B.
+    n: usize,
+    phy: &'a str,
+    vm: &'a str,
+    /// `type=...` of the physical and VM ports (Open vSwitch only).
+    port_type: &'a str,
+    /// The sink's MAC address (l2population's unicast flow on host A).
+    sink_mac: &'a str,
+}
+
+/// Configures one host: br-phy with the physical port and the host address, then the layout's
+/// bridges and flows.
+fn configure(h: &mut Host, ns: &Netns, layout: Layout, p: &HostPorts) -> Result<()> {
+    let (n, ovs) = (p.n, matches!(h.ctl, Ctl::Ovs));
+    let me = HOST_IP[n];
     let br_phy = BR_PHY[n];
-    let mut args = vec!["add-br", br_phy];
-    if ovs {
-        args.extend(["--", "set", "bridge", br_phy]);
-        args.extend(netdev);
-    }
-    args.extend(["--", "add-port", br_phy, phy]);
-    args.extend(typed(ovs, phy, port_type));
+    let mut args = add_br(ovs, br_phy, false);
+    args.extend(["--", "add-port", br_phy, p.phy]);
+    args.extend(typed(ovs, p.phy, p.port_type));
     h.vsctl(&args)?;
     ns.sh(&["ip", "addr", "add", &format!("{me}/24"), "dev", br_phy])?;
     ns.sh(&["ip", "link", "set", br_phy, "up"])?;
@@ -219,15 +287,32 @@ fn configure(h: &mut Host, ns: &Netns, n: usize, phy: &str, vm: &str, port_type:
             log_tail(&h.log)
         );
     }
-    let mut args = vec!["add-br", "br-int"];
-    if ovs {
-        args.extend(["--", "set", "bridge", "br-int"]);
-        args.extend(netdev);
+    match layout {
+        Layout::Flat => configure_flat(h, p),
+        Layout::Neutron => configure_neutron(h, p),
     }
-    args.extend(["--", "add-port", "br-int", vm]);
-    args.extend(typed(ovs, vm, port_type));
-    let remote_opt = format!("options:remote_ip={remote}");
+}
+
+/// `add-br BRIDGE` (Open vSwitch: with the userspace datapath), fail-mode secure if asked.
+fn add_br(ovs: bool, bridge: &str, secure: bool) -> Vec<&str> {
+    let mut args = vec!["add-br", bridge];
+    if ovs {
+        args.extend(["--", "set", "bridge", bridge, "datapath_type=netdev"]);
+    }
+    if secure {
+        args.extend(["--", "set-fail-mode", bridge, "secure"]);
+    }
+    args
+}
+
+/// [`Layout::Flat`]: br-int with the VM port and gre0 (`key=5`), one flow each way.
+fn configure_flat(h: &mut Host, p: &HostPorts) -> Result<()> {
+    let ovs = matches!(h.ctl, Ctl::Ovs);
+    let remote_opt = format!("options:remote_ip={}", HOST_IP[1 - p.n]);
     let key_opt = format!("options:key={KEY}");
+    let mut args = add_br(ovs, "br-int", false);
+    args.extend(["--", "add-port", "br-int", p.vm]);
+    args.extend(typed(ovs, p.vm, p.port_type));
     args.extend([
         "--",
         "add-port",
@@ -242,14 +327,9 @@ fn configure(h: &mut Host, ns: &Netns, n: usize, phy: &str, vm: &str, port_type:
         &key_opt,
     ]);
     h.vsctl(&args)?;
-    let vm_port = h.query(&["get", "interface", vm, "ofport"])?.trim().to_owned();
-    let gre_port = h.query(&["get", "interface", "gre0", "ofport"])?.trim().to_owned();
-    for p in [&vm_port, &gre_port] {
-        if p.parse::<u16>().map_or(true, |p| p == 0 || p == 0xffff) {
-            bail!("host {n}: port without an OpenFlow number ({p}); log:\n{}", log_tail(&h.log));
-        }
-    }
-    let flow = if n == 0 {
+    let vm_port = h.ofport(p.n, p.vm)?;
+    let gre_port = h.ofport(p.n, "gre0")?;
+    let flow = if p.n == 0 {
         format!("in_port={vm_port},actions=output:{gre_port}")
     } else {
         format!("in_port={gre_port},actions=output:{vm_port}")
@@ -259,10 +339,44 @@ fn configure(h: &mut Host, ns: &Netns, n: usize, phy: &str, vm: &str, port_type:
     Ok(())
 }
 
+/// [`Layout::Neutron`]: br-int and br-tun as neutron-openvswitch-agent builds them.
+fn configure_neutron(h: &mut Host, p: &HostPorts) -> Result<()> {
+    use crate::neutron_agent as agent;
+    let ovs = matches!(h.ctl, Ctl::Ovs);
+    let tag = format!("tag={LOCAL_VLAN}");
+    let mut args = add_br(ovs, "br-int", true);
+    args.extend(["--", "add-port", "br-int", p.vm, &tag]);
+    args.extend(typed(ovs, p.vm, p.port_type));
+    args.extend(["--", "add-port", "br-int", "patch-tun", "--", "set", "interface", "patch-tun", "type=patch"]);
+    args.push("options:peer=patch-int");
+    h.vsctl(&args)?;
+    let remote_opt = format!("options:remote_ip={}", HOST_IP[1 - p.n]);
+    let mut args = add_br(ovs, "br-tun", true);
+    args.extend(["--", "add-port", "br-tun", "patch-int", "--", "set", "interface", "patch-int", "type=patch"]);
+    args.push("options:peer=patch-tun");
+    args.extend(["--", "add-port", "br-tun", "gre0", "--", "set", "interface", "gre0", "type=gre", &remote_opt]);
+    args.extend(["options:in_key=flow", "options:out_key=flow"]);
+    h.vsctl(&args)?;
+    let patch_int = h.ofport(p.n, "patch-int")?;
+    let gre = h.ofport(p.n, "gre0")?;
+    let seg: u32 = KEY.parse()?;
+    h.ofctl(&["del-flows", "br-int"])?;
+    h.add_flows("br-int", &agent::br_int_default_flows())?;
+    h.ofctl(&["del-flows", "br-tun"])?;
+    let mut flows = agent::br_tun_default_flows(&patch_int, LEARN_HARD_TIMEOUT);
+    flows.push(agent::br_tun_tunnel_port_flow(&gre));
+    flows.extend(agent::br_tun_network_flows(seg, LOCAL_VLAN, std::slice::from_ref(&gre)));
+    if p.n == 0 {
+        flows.push(agent::br_tun_unicast_flow(seg, LOCAL_VLAN, p.sink_mac, &gre));
+    }
+    h.add_flows("br-tun", &flows)
+}
+
 /// Runs the GRE scenarios for `kind` and returns their rows plus the report's detail and setup
 /// lines. `rows` are (scenario name, frame size, reproducing command).
 pub fn measure_gre(
     kind: SwitchKind,
+    layout: Layout,
     scenarios: &[(String, usize, String)],
     opts: &SwitchOptions,
     run_opts: &GreRun,
@@ -273,6 +387,7 @@ pub fn measure_gre(
     let topo = GreTopology::new()?;
     let sink = Sink::attach(&topo.sink, "k0")?;
     let port_type = format!("type={}", opts.ovs_port_type);
+    let sink_mac = mac_text(topo.sink.link("k0")?.mac);
     let mut hosts = Vec::new();
     for (n, tag) in ["a", "b"].into_iter().enumerate() {
         let ns = &topo.hosts[n];
@@ -281,7 +396,7 @@ pub fn measure_gre(
             _ => start_ovs(ns, tag)?,
         };
         let (phy, vm) = if n == 0 { ("pa", "a0") } else { ("pb", "b0") };
-        configure(&mut h, ns, n, phy, vm, &port_type)?;
+        configure(&mut h, ns, layout, &HostPorts { n, phy, vm, port_type: &port_type, sink_mac: &sink_mac })?;
         hosts.push(h);
     }
     // Underlay neighbours: the kernels ping each other over br-phy (both switches see the ARP
@@ -292,7 +407,7 @@ pub fn measure_gre(
     for (n, h) in hosts.iter_mut().enumerate() {
         if matches!(h.ctl, Ctl::Ovs) {
             let mac = topo.hosts[1 - n].link(BR_PHY[1 - n])?.mac;
-            let mac = mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+            let mac = mac_text(mac);
             let args = ["tnl/arp/set", BR_PHY[n], HOST_IP[1 - n], &mac];
             h.appctl(&args).with_context(|| format!("log:\n{}", log_tail(&h.log)))?;
             h.setup.push(format!("ovs-appctl {}", args.join(" ")));
@@ -300,6 +415,9 @@ pub fn measure_gre(
     }
     let g0 = topo.gen.link("g0")?;
     let k0 = topo.sink.link("k0")?;
+    if layout == Layout::Neutron {
+        learn_the_sink(&topo, g0.mac)?;
+    }
     let mut rows = vec![];
     for (name, size, command) in scenarios {
         if sys::interrupted() {
@@ -368,13 +486,38 @@ pub fn measure_gre(
         let offload = if matches!(h.ctl, Ctl::Ferrovs { .. }) { offload_summary(h) } else { String::new() };
         setup.push(format!("host {} ({}){offload}: {}", ["A", "B"][n], chosen.join("; "), h.setup.join("; ")));
     }
+    let path = match layout {
+        Layout::Flat => format!("host A br-int -> gre0 key {KEY} -> br-phy pa | pb host B br-int"),
+        Layout::Neutron => format!(
+            "host A br-int (tag {LOCAL_VLAN}, NORMAL) -> patch -> br-tun (agent tables) -> gre0 key {KEY} -> br-phy pa | \
+             pb host B br-tun (learn) -> patch -> br-int"
+        ),
+    };
     let detail = format!(
-        "GRE VM-to-VM (two {} processes, gen -> a0 | host A br-int -> gre0 key {KEY} -> br-phy pa | pb host B -> b0 -> \
-         sink; ovs port {port_type}): {}",
+        "GRE VM-to-VM (two {} processes, gen -> a0 | {path} -> b0 -> sink; ovs port {port_type}): {}",
         kind.name(),
         setup.join(" / ")
     );
     Ok((rows, detail))
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+}
+
+/// Makes both hosts learn where the sink VM is, as a reply from a real VM would in Neutron: a
+/// few pings from the sink's k0 to a neighbour entry with the generator's MAC cross host B
+/// (br-int learns k0 on b0; br-tun floods or sends them by key) and host A (br-tun's table 10
+/// learns k0 behind gre0; br-int learns it on patch-tun). Without this the generator's frames
+/// would be unknown unicast in both br-ints, flooded to each bridge's LOCAL port as well.
+fn learn_the_sink(topo: &GreTopology, gen_mac: [u8; 6]) -> Result<()> {
+    let mac = mac_text(gen_mac);
+    topo.sink.sh(&["ip", "addr", "add", "10.255.0.2/24", "dev", "k0"])?;
+    topo.sink.sh(&["ip", "neigh", "replace", "10.255.0.1", "lladdr", &mac, "dev", "k0", "nud", "permanent"])?;
+    // Nothing answers: the exit status is not the point, the frames are.
+    let _ = topo.sink.sh(&["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.255.0.1"]);
+    Ok(())
 }
 
 /// What went through ferrovs' in-kernel XDP fast path on a host, over all its scenarios (warm-up
@@ -408,10 +551,12 @@ mod tests {
 
     #[test]
     fn gre_scenario_names() {
-        assert_eq!(scenario_size("gre-64b"), Some(64));
-        assert_eq!(scenario_size("gre-1500b"), Some(1500));
-        for bad in ["gre-61b", "gre-1519b", "gre-64", "gre64b", "64b-1flow"] {
-            assert_eq!(scenario_size(bad), None, "{bad}");
+        assert_eq!(scenario("gre-64b"), Some((Layout::Flat, 64)));
+        assert_eq!(scenario("gre-1500b"), Some((Layout::Flat, 1500)));
+        assert_eq!(scenario("neutron-gre-64b"), Some((Layout::Neutron, 64)));
+        assert_eq!(scenario("neutron-gre-1500b"), Some((Layout::Neutron, 1500)));
+        for bad in ["gre-61b", "gre-1519b", "gre-64", "gre64b", "64b-1flow", "neutron-64b", "neutron-gre-1519b"] {
+            assert_eq!(scenario(bad), None, "{bad}");
         }
     }
 }

@@ -56,8 +56,9 @@ pub const TENANTS: [Tenant; 2] = [
     Tenant { name: "b", seg: 0x42, lvid: [2, 1, 4], pattern: "bb" },
 ];
 
-/// The cookie the agent puts on every flow of a bridge (random per agent start in Neutron).
-pub const COOKIE: u64 = 0x5e1f_0000_0000_b7a1;
+use benches::neutron_agent::{
+    br_int_default_flows, br_tun_default_flows, br_tun_network_flows, br_tun_tunnel_port_flow,
+};
 /// Hard timeout of the flows learned into br-tun's table 20 (300 s in Neutron; short so that the
 /// test sees them age out).
 pub const LEARN_HARD_TIMEOUT: u32 = 5;
@@ -159,76 +160,6 @@ impl Host {
         }
         ns.sh(&["ip", "link", "set", port, "up"]);
     }
-}
-
-/// Flows of br-int as the agent's `setup_default_table` installs them (no firewall, no DVR):
-/// dead-VLAN drop, the canary, the ARP spoofing table, the local IP tables, the rate-limit
-/// tables, and NORMAL in the transient tables.
-pub fn br_int_default_flows() -> Vec<String> {
-    let c = COOKIE;
-    vec![
-        format!("cookie={c:#x},table=0,priority=65535,vlan_tci=0x1fff/0x1fff,actions=drop"),
-        format!("cookie={c:#x},table=0,priority=0,actions=goto_table:58"),
-        format!("cookie={c:#x},table=23,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=24,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=30,priority=0,actions=goto_table:58"),
-        format!("cookie={c:#x},table=31,priority=0,actions=goto_table:58"),
-        format!("cookie={c:#x},table=58,priority=0,actions=goto_table:59"),
-        format!("cookie={c:#x},table=59,priority=0,actions=goto_table:60"),
-        format!("cookie={c:#x},table=60,priority=1,actions=NORMAL"),
-        format!("cookie={c:#x},table=61,priority=3,actions=NORMAL"),
-    ]
-}
-
-/// Flows of br-tun as the agent's `setup_default_table` installs them for GRE without DVR or
-/// ARP responder: table 0 (from br-int to 2, default drop), 2 (unicast to 20, multicast to 22),
-/// the per-type tunnel tables 3 (GRE), 4 (VXLAN), 6 (Geneve) dropping until a network is
-/// provisioned, 10 (learn the source into table 20, then to br-int), 20 (unknown unicast
-/// floods) and 22 (flood; default drop).
-pub fn br_tun_default_flows(patch_int: &str) -> Vec<String> {
-    let c = COOKIE;
-    let learn = format!(
-        "learn(table=20,hard_timeout={LEARN_HARD_TIMEOUT},priority=1,cookie={c:#x},NXM_OF_VLAN_TCI[0..11],\
-         NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],\
-         output:OXM_OF_IN_PORT[]),output:{patch_int}"
-    );
-    vec![
-        format!("cookie={c:#x},table=0,priority=1,in_port={patch_int},actions=goto_table:2"),
-        format!("cookie={c:#x},table=0,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=2,priority=0,dl_dst=00:00:00:00:00:00/01:00:00:00:00:00,actions=goto_table:20"),
-        format!("cookie={c:#x},table=2,priority=0,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=goto_table:22"),
-        format!("cookie={c:#x},table=3,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=4,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=6,priority=0,actions=drop"),
-        format!("cookie={c:#x},table=10,priority=2,arp,arp_tha=ff:ff:ff:ff:ff:ff,actions={learn}"),
-        format!("cookie={c:#x},table=10,priority=2,icmp6,icmpv6_type=134,actions={learn}"),
-        format!("cookie={c:#x},table=10,priority=2,icmp6,icmpv6_type=136,actions={learn}"),
-        format!("cookie={c:#x},table=10,priority=1,actions={learn}"),
-        format!("cookie={c:#x},table=20,priority=0,actions=goto_table:22"),
-        format!("cookie={c:#x},table=22,priority=0,actions=drop"),
-    ]
-}
-
-/// The agent's `setup_tunnel_port`: what arrives on a GRE port goes to table 3.
-pub fn br_tun_tunnel_port_flow(gre: &str) -> String {
-    format!("cookie={COOKIE:#x},table=0,priority=1,in_port={gre},actions=goto_table:3")
-}
-
-/// The agent's `provision_local_vlan` and `install_flood_to_tun` for one network: its key maps to
-/// its local VLAN on the way in (then learn), its VLAN floods to every tunnel on the way out.
-pub fn br_tun_network_flows(seg: u32, lvid: u16, tunnels: &[String]) -> Vec<String> {
-    let c = COOKIE;
-    let outputs: String = tunnels.iter().flat_map(|t| [",output:", t.as_str()]).collect();
-    vec![
-        format!(
-            "cookie={c:#x},table=3,priority=1,tun_id={seg:#x},actions=push_vlan:0x8100,set_field:{}->vlan_vid,\
-             goto_table:10",
-            u32::from(lvid) | 0x1000
-        ),
-        format!(
-            "cookie={c:#x},table=22,priority=1,dl_vlan={lvid},actions=pop_vlan,set_field:{seg:#x}->tun_id{outputs}"
-        ),
-    ]
 }
 
 /// The cloud: the wire and three hosts with br-phy, br-int and br-tun (and br-ex on the network
@@ -449,7 +380,7 @@ fn neutron_bridges(h: &Host, i: usize) {
     h.ovs_ofctl("del-flows", "br-int", &[]);
     h.add_flows("br-int", "default", &br_int_default_flows());
     let patch_int = h.ofport("patch-int");
-    h.add_flows("br-tun", "default", &br_tun_default_flows(&patch_int));
+    h.add_flows("br-tun", "default", &br_tun_default_flows(&patch_int, LEARN_HARD_TIMEOUT));
     let mut tunnels = Vec::new();
     for (j, (_, remote)) in HOSTS.iter().enumerate() {
         if j == i {
