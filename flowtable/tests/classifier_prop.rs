@@ -129,6 +129,11 @@ fn check_lookup(
     let mut wc = FlowKey::ZERO;
     let got = cls.lookup(key, version, &mut wc);
     prop_assert_eq!(got.map(|e| e.priority), reference_best(live, key));
+    // The bit-parallel lookup gives the walk's entry and un-wildcards exactly its bits.
+    let mut walk_wc = FlowKey::ZERO;
+    let walked = cls.lookup_walking(key, version, &mut walk_wc);
+    prop_assert_eq!(got.map(|e| (e.match_(), e.priority)), walked.map(|e| (e.match_(), e.priority)));
+    prop_assert_eq!(wc, walk_wc, "index and walk un-wildcard different bits");
     if let Some(e) = got {
         prop_assert!(e.matches(key));
         prop_assert!(e.is_visible(version));

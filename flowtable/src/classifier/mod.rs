@@ -11,7 +11,8 @@
 //! gets the same answer). To keep `wc` narrow and lookups short, a subtable is rejected by the
 //! cheapest test that can: a word all its entries share ([`subtable`]), prefix tracking for
 //! `nw_src`/`nw_dst` ([`prefix`]), then a staged lookup that un-wildcards only the stages it
-//! looked at.
+//! looked at. The first tests are asked for all subtables at once, as sets of subtable ids
+//! ([`index`]), so a lookup only walks the subtables that may match.
 //!
 //! Versions (Open vSwitch's `cls_rule` versions) let a batch of changes become visible
 //! atomically: every entry has an add version and a remove version, and a lookup at version `v`
@@ -19,6 +20,7 @@
 //! indexes, which is only conservative) until [`Classifier::purge`].
 
 mod hash;
+mod index;
 mod prefix;
 pub mod reference;
 mod subtable;
@@ -26,6 +28,7 @@ mod subtable;
 use crate::flow_match::Match;
 use crate::key::FlowKey;
 use ahash::RandomState;
+use index::LookupIndex;
 use prefix::{PrefixCtx, PrefixFilter};
 use std::collections::HashMap;
 use std::fmt;
@@ -158,6 +161,8 @@ impl<T> Entry<T> {
 pub struct Classifier<T> {
     /// By descending `max_priority` (the lookup order).
     subtables: Vec<Subtable<T>>,
+    /// The subtables' first tests, all at once ([`index`]); rebuilt when they change.
+    index: LookupIndex,
     by_mask: HashMap<FlowKey, usize, RandomState>,
     /// Shared prefix levels of `nw_src` and `nw_dst`.
     filters: [PrefixFilter; 2],
@@ -189,6 +194,7 @@ impl<T> Classifier<T> {
     pub fn new() -> Self {
         Classifier {
             subtables: Vec::new(),
+            index: LookupIndex::default(),
             by_mask: HashMap::with_hasher(RandomState::with_seeds(
                 HASH_SEEDS[0],
                 HASH_SEEDS[1],
@@ -204,14 +210,14 @@ impl<T> Classifier<T> {
 
     /// Re-sorts the subtables by descending max priority (stable) and re-indexes them.
     fn sort_subtables(&mut self) {
-        if self.subtables.windows(2).all(|w| w[0].max_priority >= w[1].max_priority) {
-            return;
+        if !self.subtables.windows(2).all(|w| w[0].max_priority >= w[1].max_priority) {
+            self.subtables.sort_by_key(|st| std::cmp::Reverse(st.max_priority));
+            self.by_mask.clear();
+            for (i, st) in self.subtables.iter().enumerate() {
+                self.by_mask.insert(st.shape.mask, i);
+            }
         }
-        self.subtables.sort_by_key(|st| std::cmp::Reverse(st.max_priority));
-        self.by_mask.clear();
-        for (i, st) in self.subtables.iter().enumerate() {
-            self.by_mask.insert(st.shape.mask, i);
-        }
+        self.index = LookupIndex::build(&self.subtables);
     }
 
     fn subtable_of(&self, mask: &FlowKey) -> Option<&Subtable<T>> {
@@ -236,9 +242,11 @@ impl<T> Classifier<T> {
         let st = &mut self.subtables[i];
         let entry = Entry::with_shape(Arc::clone(&st.shape), &match_.value, priority, value, version);
         let old_max = (st.len() > 0).then_some(st.max_priority);
-        st.insert(entry, &mut self.filters);
+        let tests_changed = st.insert(entry, &mut self.filters);
         if old_max != Some(st.max_priority) {
             self.sort_subtables();
+        } else if tests_changed {
+            self.index = LookupIndex::build(&self.subtables);
         }
         self.n_live += 1;
     }
@@ -300,6 +308,20 @@ impl<T> Classifier<T> {
     /// deterministic one). ORs into `wc` every key bit the answer depended on, so that every key
     /// equal to `key` on the bits of `wc` gets the same answer.
     pub fn lookup(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
+        if self.index.enabled() {
+            return self.index.lookup(&self.subtables, &self.filters, key, version, wc);
+        }
+        self.walk(key, version, wc)
+    }
+
+    /// [`Classifier::lookup`] by walking the subtables in order, testing each subtable in
+    /// turn: what the bit-parallel lookup ([`index`]) must agree with, exposed for tests and
+    /// benchmarks.
+    pub fn lookup_walking(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
+        self.walk(key, version, wc)
+    }
+
+    fn walk(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
         let mut best: Option<&Entry<T>> = None;
         let mut ctx = PrefixCtx::new(&self.filters, key);
         for st in &self.subtables {

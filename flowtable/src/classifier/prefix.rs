@@ -9,7 +9,9 @@
 //!   which some subtable holds an `L`-bit prefix agreeing with those bits (for `L` shorter
 //!   than the level: equal to the address's first `L` bits). A lookup reads one word per
 //!   level, and every subtable whose length is absent is skipped for the price of a bit test;
-//! * per subtable with `L <= 16`, a bitmap of its `L`-bit prefixes (at most 8 KiB): exact;
+//! * for `L <= 16`, the same 16-bit level also says exactly which subtables (a bit per
+//!   subtable id) hold the prefix of the address's first 16 bits: one word answers for every
+//!   short-prefix subtable (a subtable without an id keeps its own bitmap instead);
 //! * for longer prefixes, the filter's map from every whole prefix to the set of subtables
 //!   holding it (a bit per subtable id), probed once per lookup and length: one probe answers
 //!   for every subtable of that length, as one trie walk does in Open vSwitch.
@@ -26,10 +28,10 @@ use crate::key::FlowKey;
 /// Fields with prefix tracking (IPv4 source and destination), in [`PrefixFilter`] order.
 pub(super) const PREFIX_FIELDS: [Field; 2] = [Field::Ipv4Src, Field::Ipv4Dst];
 
-/// Longest prefix a subtable keeps its own bitmap of (8 KiB); longer ones are looked up in the
-/// shared holders, once per lookup for all subtables of a length. (Holders for 11..16 bits as
-/// well measured slower: the per-subtable bitmaps of short prefixes stay cached.)
-const SHORT_MAX: u32 = 16;
+/// Longest prefix the 16-bit level answers for exactly ([`Level16::short_ids`]; a subtable
+/// without an id keeps its own bitmap of them, at most 8 KiB); longer ones are looked up in the
+/// shared holders, once per lookup for all subtables of a length.
+pub(super) const SHORT_MAX: u32 = 16;
 
 /// The address of prefix field `f` in `key`.
 #[inline]
@@ -53,6 +55,18 @@ struct Holders {
     anon: u32,
 }
 
+/// One value of an address's first 16 bits, in a [`PrefixFilter`]'s second level: what a
+/// lookup reads there, in one cache line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Level16 {
+    /// Bit `L - 1`: some subtable holds an `L`-bit prefix agreeing with these 16 bits.
+    pub(super) plens: u32,
+    /// The subtables (ids) with a prefix of at most 16 bits that holds these 16 bits' own
+    /// prefix of that length. Exact: a subtable's prefixes all have its one length, so they
+    /// cover disjoint ranges of this level and each is set and cleared alone.
+    pub(super) short_ids: u64,
+}
+
 /// The shared levels of one prefix field (see the module documentation).
 #[derive(Clone, Debug, Default)]
 pub(super) struct PrefixFilter {
@@ -60,8 +74,8 @@ pub(super) struct PrefixFilter {
     holders: IntMap<u64, Holders>,
     /// 256 words (empty when no prefix is tracked).
     level8: Vec<u32>,
-    /// 65536 words (empty when no prefix is tracked).
-    level16: Vec<u32>,
+    /// 65536 entries (empty when no prefix is tracked).
+    level16: Vec<Level16>,
     /// Prefixes forgotten since the levels were last built.
     stale: usize,
 }
@@ -79,13 +93,40 @@ impl PrefixFilter {
         }
     }
 
+    /// The entries of the 16-bit level that agree with `prefix` (of `plen` bits).
+    fn level16_range(plen: u32, prefix: u32) -> std::ops::Range<usize> {
+        if plen >= 16 {
+            let i = (prefix >> (plen - 16)) as usize;
+            i..i + 1
+        } else {
+            let start = (prefix << (16 - plen)) as usize;
+            start..start + (1usize << (16 - plen))
+        }
+    }
+
     fn mark(&mut self, plen: u32, prefix: u32) {
         if self.level8.is_empty() {
             self.level8 = vec![0; 256];
-            self.level16 = vec![0; 1 << 16];
+            self.level16 = vec![Level16::default(); 1 << 16];
         }
         Self::mark_level(&mut self.level8, 8, plen, prefix);
-        Self::mark_level(&mut self.level16, 16, plen, prefix);
+        let bit = 1u32 << (plen - 1);
+        for e in &mut self.level16[Self::level16_range(plen, prefix)] {
+            e.plens |= bit;
+        }
+    }
+
+    /// Sets (or clears) subtable `id`'s bit for a short `prefix` in the 16-bit level.
+    fn mark_short(&mut self, plen: u32, prefix: u32, id: Option<u8>, held: bool) {
+        let Some(id) = id.filter(|_| plen <= SHORT_MAX) else { return };
+        let bit = 1u64 << id;
+        for e in &mut self.level16[Self::level16_range(plen, prefix)] {
+            if held {
+                e.short_ids |= bit;
+            } else {
+                e.short_ids &= !bit;
+            }
+        }
     }
 
     /// Subtable `id` (`None`: one without an id) now holds `prefix` (of `plen` bits).
@@ -99,6 +140,7 @@ impl PrefixFilter {
         if new {
             self.mark(plen, prefix);
         }
+        self.mark_short(plen, prefix, id, true);
     }
 
     /// Subtable `id` no longer holds `prefix`.
@@ -109,7 +151,9 @@ impl PrefixFilter {
             Some(id) => h.ids &= !(1 << id),
             None => h.anon = h.anon.saturating_sub(1),
         }
-        if h.ids != 0 || h.anon != 0 {
+        let others = h.ids != 0 || h.anon != 0;
+        self.mark_short(plen, prefix, id, false);
+        if others {
             return;
         }
         self.holders.remove(&key);
@@ -122,10 +166,16 @@ impl PrefixFilter {
         if self.stale > self.holders.len() {
             self.stale = 0;
             self.level8.iter_mut().for_each(|w| *w = 0);
-            self.level16.iter_mut().for_each(|w| *w = 0);
-            let all: Vec<u64> = self.holders.keys().copied().collect();
-            for k in all {
-                self.mark((k >> 32) as u32, k as u32);
+            self.level16.iter_mut().for_each(|e| *e = Level16::default());
+            let all: Vec<(u64, u64)> = self.holders.iter().map(|(&k, h)| (k, h.ids)).collect();
+            for (k, ids) in all {
+                let (plen, prefix) = ((k >> 32) as u32, k as u32);
+                self.mark(plen, prefix);
+                if plen <= SHORT_MAX {
+                    for e in &mut self.level16[Self::level16_range(plen, prefix)] {
+                        e.short_ids |= ids;
+                    }
+                }
             }
             let (len, cap) = (self.holders.len(), self.holders.capacity());
             if len * 4 < cap {
@@ -140,7 +190,7 @@ impl PrefixFilter {
 pub(super) struct PrefixCtx {
     addr: [u32; 2],
     level8: [u32; 2],
-    level16: [Option<u32>; 2],
+    level16: [Option<Level16>; 2],
     /// Holders of whole prefixes already looked up: (field * 64 + plen, subtable ids). Small
     /// (a lookup meets few lengths), so that making a context costs next to nothing.
     holders: [(u8, u64); 6],
@@ -155,15 +205,23 @@ impl PrefixCtx {
         PrefixCtx { addr, level8: [l8(0), l8(1)], level16: [None; 2], holders: [(0, 0); 6], n_holders: 0 }
     }
 
+    /// The 8-bit level's word of field `f`: bit `L - 1` set iff some subtable holds an
+    /// `L`-bit prefix agreeing with the address's first 8 bits.
     #[inline]
-    fn level16(&mut self, filters: &[PrefixFilter; 2], f: usize) -> u32 {
+    pub(super) fn level8(&self, f: usize) -> u32 {
+        self.level8[f]
+    }
+
+    /// The 16-bit level's entry of field `f` (read once per lookup).
+    #[inline]
+    pub(super) fn level16(&mut self, filters: &[PrefixFilter; 2], f: usize) -> Level16 {
         *self.level16[f]
-            .get_or_insert_with(|| filters[f].level16.get((self.addr[f] >> 16) as usize).copied().unwrap_or(0))
+            .get_or_insert_with(|| filters[f].level16.get((self.addr[f] >> 16) as usize).copied().unwrap_or_default())
     }
 
     /// The ids of the subtables holding the key's whole `plen`-bit prefix of field `f`.
     #[inline]
-    fn holders(&mut self, filters: &[PrefixFilter; 2], f: usize, plen: u32) -> u64 {
+    pub(super) fn holders(&mut self, filters: &[PrefixFilter; 2], f: usize, plen: u32) -> u64 {
         let tag = (f * 64) as u8 + plen as u8;
         if let Some(&(_, ids)) = self.holders[..self.n_holders].iter().find(|(t, _)| *t == tag) {
             return ids;
@@ -197,7 +255,7 @@ pub(super) struct PrefixIndex {
 
 /// `n` leading ones of a 32-bit field at `shift` in its word.
 #[inline]
-fn top_bits(n: u32, shift: u32) -> u64 {
+pub(super) fn top_bits(n: u32, shift: u32) -> u64 {
     u64::from(u32::MAX << (32 - n)) << shift
 }
 
@@ -216,7 +274,11 @@ impl PrefixIndex {
                 plen,
                 id,
                 counts: IntMap::default(),
-                short: if plen <= SHORT_MAX { vec![0; (1usize << plen).div_ceil(64)] } else { Vec::new() },
+                short: if plen <= SHORT_MAX && id.is_none() {
+                    vec![0; (1usize << plen).div_ceil(64)]
+                } else {
+                    Vec::new()
+                },
             })
         })
     }
@@ -239,6 +301,16 @@ impl PrefixIndex {
     /// The field's word in a key.
     pub(super) fn word(&self) -> usize {
         self.word
+    }
+
+    /// Index of the field in [`PREFIX_FIELDS`].
+    pub(super) fn field(&self) -> usize {
+        self.field
+    }
+
+    /// The prefix length.
+    pub(super) fn plen(&self) -> u32 {
+        self.plen
     }
 
     /// Counts one more entry with this prefix.
@@ -289,9 +361,12 @@ impl PrefixIndex {
         let f = self.field;
         let prefix = self.prefix_of_addr(ctx.addr[f]);
         let held = if self.plen <= SHORT_MAX {
-            self.short.get((prefix >> 6) as usize).is_some_and(|w| w & (1 << (prefix & 63)) != 0)
+            match self.id {
+                Some(id) => ctx.level16(filters, f).short_ids & (1 << id) != 0,
+                None => self.short.get((prefix >> 6) as usize).is_some_and(|w| w & (1 << (prefix & 63)) != 0),
+            }
         } else {
-            if ctx.level16(filters, f) & (1u32 << (self.plen - 1)) == 0 {
+            if ctx.level16(filters, f).plens & (1u32 << (self.plen - 1)) == 0 {
                 wc.words[self.word] |= top_bits(self.plen.min(16), self.shift);
                 return false;
             }

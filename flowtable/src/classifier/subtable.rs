@@ -83,7 +83,7 @@ pub(super) struct Subtable<T> {
     /// tracked prefixes, which prefix tracking tests with fewer bits).
     fixed_masks: SmallVec<[u64; 8]>,
     /// The fixed-word tests that apply now: (key word, mask, value).
-    fixed_checks: SmallVec<[(u8, u64, u64); 4]>,
+    pub(super) fixed_checks: SmallVec<[(u8, u64, u64); 4]>,
     /// For each non-empty stage, the number of `words` up to its end; the last is `words.len()`.
     stage_ends: SmallVec<[u8; 4]>,
     /// Counted hashes of the masked words up to the end of every stage but the last.
@@ -220,7 +220,8 @@ impl<T> Subtable<T> {
         self.entries.iter()
     }
 
-    pub(super) fn insert(&mut self, entry: Entry<T>, filters: &mut [PrefixFilter; 2]) {
+    /// Adds `entry`; returns whether the subtable's fixed-word tests changed.
+    pub(super) fn insert(&mut self, entry: Entry<T>, filters: &mut [PrefixFilter; 2]) -> bool {
         let hashes = self.stage_hashes(&entry.words);
         for ((index, filter), h) in self.stage_index.iter_mut().zip(&mut self.stage_filter).zip(&hashes) {
             let c = index.entry(*h).or_insert(0);
@@ -288,6 +289,7 @@ impl<T> Subtable<T> {
             }
         }
         self.entries.push(entry);
+        changed
     }
 
     /// Forgets a dropped entry in the stage, prefix, fixed-word and priority indexes.
@@ -408,6 +410,12 @@ impl<T> Subtable<T> {
         if !self.prefixes.iter().all(|p| p.exact_passes(filters, ctx, wc)) {
             return None;
         }
+        self.staged_lookup(key, version, wc)
+    }
+
+    /// Steps 4 and 5 of [`Subtable::lookup`], for a key that passed steps 1 to 3.
+    #[inline]
+    pub(super) fn staged_lookup(&self, key: &FlowKey, version: Version, wc: &mut FlowKey) -> Option<&Entry<T>> {
         let mut h = SEED;
         let mut start = 0;
         let last = self.stage_ends.len() - 1;
