@@ -2,7 +2,8 @@
 //! run NAPI (GRO on, so the veths take redirected XDP frames). Pings are forwarded by the XDP
 //! program itself once their megaflow has been seen (the poll thread sees only the first
 //! frames), the counts reach the OpenFlow rule, `dpctl/dump-flows` marks the megaflow
-//! offloaded, a flow change is in force for the very next packet, TCP with partial checksums
+//! offloaded, an unrelated flow_mod leaves the entries in force, a flow change is in force for
+//! the very next packet, TCP with partial checksums
 //! still crosses (through userspace), a port whose peer stops NAPI stops being a redirect
 //! target, and `dpif/offload off` hands everything back to the poll thread.
 
@@ -61,6 +62,24 @@ fn xdp_fast_path_forwards_counts_and_follows_every_change() {
         || rx_pkts("1") >= 200 && rx_pkts("2") >= 200,
         || d.cli(&["ofctl", "dump-ports", "br0"]),
     );
+
+    // A flow_mod that changes nothing these megaflows' frames see (another input port) keeps
+    // their entries in force: they are revalidated and re-stamped, not re-installed through
+    // the poll thread.
+    let show = d.cli(&["appctl", "dpif/offload", "show"]);
+    let installed = number_after(&show, "installed:");
+    let (before, offloaded) = (pmd_packets(&d), offload_packets(&d));
+    d.cli(&["ofctl", "add-flow", "br0", "priority=100,in_port=77,actions=drop"]);
+    assert_eq!(fast_ping(&vm1, "10.79.0.2", 100), 100);
+    wait_for(
+        Duration::from_secs(3),
+        || offload_packets(&d) >= offloaded + 150,
+        || d.cli(&["appctl", "dpif/offload", "show"]),
+    );
+    let show = d.cli(&["appctl", "dpif/offload", "show"]);
+    assert_eq!(number_after(&show, "installed:"), installed, "{show}");
+    assert!(pmd_packets(&d) - before < 10, "{}", d.cli(&["appctl", "pmd-stats-show"]));
+    d.cli(&["ofctl", "del-flows", "br0", "in_port=77"]);
 
     // A flow change is in force for the very next packet: the offloaded entries are retired.
     d.cli(&["ofctl", "add-flow", "br0", "priority=100,icmp,actions=drop"]);

@@ -17,8 +17,10 @@
 //!   programs go through the stack and may redirect anywhere.
 //! - **Consistency**: every entry carries the generation it was computed in; whoever changes
 //!   the switch (`SwitchState::changed`) writes the new generation into every port's program
-//!   at once, so no entry outlives the state it was translated from, not even for one packet.
-//!   Entries of dead megaflows and of older generations are removed at the next sweep.
+//!   at once, so no entry outlives the state it was translated from, not even for one packet;
+//!   then, before the change is acknowledged, the entries whose megaflows still translate the
+//!   same are re-stamped with the new generation ([`crate::xdp_revalidate`]). Entries of dead
+//!   megaflows and of older generations are removed at the next sweep.
 //! - **Statistics**: the program counts each entry; the sweep credits the megaflow, which
 //!   credits its OpenFlow rules as for userspace hits.
 //! - **GRE push**: a megaflow whose actions are exactly one tunnel push (38- or 42-byte header:
@@ -37,6 +39,7 @@
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
+use crate::xdp_revalidate::OffloadBook;
 use ebpf::offload::{
     ip_header_sum, ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, ACT_TUNNEL_PUSH,
     GRE_HLEN, GRE_KEY_HLEN, MAX_MASKS,
@@ -48,7 +51,7 @@ use flowtable::tunnel::{ETH_TYPE_TEB, GRE_KEY};
 use flowtable::{DpPort, Field, FlowKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The open devices, by datapath port.
 pub type Netdevs = BTreeMap<DpPort, Box<dyn Netdev>>;
@@ -89,7 +92,7 @@ pub struct OffloadStats {
 
 /// An entry's key: a megaflow in the `flows` map, or a decapsulation entry in `tnl_flows`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum EntryKey {
+pub(crate) enum EntryKey {
     Flow(MaskedKeyXdp),
     Tnl(TnlKeyXdp),
 }
@@ -133,24 +136,43 @@ impl EntryKey {
     }
 }
 
-/// The megaflows an entry stands for: one, or for a decapsulation entry the outer one and the
-/// inner one (whose frames are `hlen` bytes shorter).
+/// The megaflows an entry stands for, with the bridge each belongs to: one, or for a
+/// decapsulation entry the outer one and the inner one (whose frames are `hlen` bytes shorter).
 #[derive(Debug, Clone)]
-struct Flows {
+pub(crate) struct Flows {
     mf: Arc<Megaflow>,
-    inner: Option<(Arc<Megaflow>, u64)>,
+    bridge: usize,
+    inner: Option<Inner>,
+}
+
+/// The inner megaflow of a decapsulation entry, its bridge, and the outer header length.
+#[derive(Debug, Clone)]
+struct Inner {
+    mf: Arc<Megaflow>,
+    bridge: usize,
+    hlen: u64,
 }
 
 impl Flows {
+    /// One megaflow of bridge `bridge`.
+    pub(crate) fn single(mf: &Arc<Megaflow>, bridge: usize) -> Self {
+        Flows { mf: Arc::clone(mf), bridge, inner: None }
+    }
+
     fn all(&self) -> impl Iterator<Item = &Arc<Megaflow>> {
-        std::iter::once(&self.mf).chain(self.inner.as_ref().map(|(m, _)| m))
+        std::iter::once(&self.mf).chain(self.inner.as_ref().map(|i| &i.mf))
+    }
+
+    /// Each megaflow with its bridge.
+    pub(crate) fn each_with_bridge(&self) -> impl Iterator<Item = (&Arc<Megaflow>, usize)> {
+        std::iter::once((&self.mf, self.bridge)).chain(self.inner.as_ref().map(|i| (&i.mf, i.bridge)))
     }
 
     fn same(&self, other: &Flows) -> bool {
         Arc::ptr_eq(&self.mf, &other.mf)
             && match (&self.inner, &other.inner) {
                 (None, None) => true,
-                (Some((a, _)), Some((b, _))) => Arc::ptr_eq(a, b),
+                (Some(a), Some(b)) => Arc::ptr_eq(&a.mf, &b.mf),
                 _ => false,
             }
     }
@@ -330,10 +352,10 @@ impl Offload {
         self.installed.is_empty()
     }
 
-    /// Notes that `frame`, received on `in_port`, was handled by `mf` in generation `stamp`
-    /// (the kernel's number: the switch's generation + 1): if XDP can carry it, its entry is
-    /// installed at the next [`Offload::install`].
-    pub fn consider(&mut self, in_port: DpPort, frame: &[u8], mf: &Arc<Megaflow>, stamp: u64) {
+    /// Notes that `frame`, received on `in_port`, was handled by `mf` (of bridge `bridge`) in
+    /// generation `stamp` (the kernel's number: the switch's generation + 1): if XDP can carry
+    /// it, its entry is installed at the next [`Offload::install`].
+    pub fn consider(&mut self, in_port: DpPort, bridge: usize, frame: &[u8], mf: &Arc<Megaflow>, stamp: u64) {
         let Some(port) = self.ports.get(&in_port) else { return };
         if mf.mask.get(Field::TcpFlags) != 0 {
             return;
@@ -343,20 +365,18 @@ impl Offload {
         let mask = xdp_mask_of(&mf.mask);
         let key = header.and(&mask);
         entry.generation = stamp;
-        self.note(in_port, PendingKey::Flow { mask, key }, Flows { mf: Arc::clone(mf), inner: None }, entry);
+        self.note(in_port, PendingKey::Flow { mask, key }, Flows::single(mf, bridge), entry);
     }
 
     /// Notes that the GRE frame `outer`, received on `in_port`, was handled by `outer_mf`
     /// (exactly `tnl_pop`) and its decapsulated frame `inner` by `inner_mf`, in generation
     /// `stamp`: if XDP can carry both, a decapsulation entry is installed at the next
-    /// [`Offload::install`].
+    /// [`Offload::install`]. Each comes with its megaflow's bridge.
     pub fn consider_tunnel(
         &mut self,
         in_port: DpPort,
-        outer: &[u8],
-        outer_mf: &Arc<Megaflow>,
-        inner: &[u8],
-        inner_mf: &Arc<Megaflow>,
+        (outer, outer_mf, outer_bridge): (&[u8], &Arc<Megaflow>, usize),
+        (inner, inner_mf, inner_bridge): (&[u8], &Arc<Megaflow>, usize),
         stamp: u64,
     ) {
         let Some(port) = self.ports.get(&in_port) else { return };
@@ -376,7 +396,8 @@ impl Offload {
             return;
         }
         entry.generation = stamp;
-        let flows = Flows { mf: Arc::clone(outer_mf), inner: Some((Arc::clone(inner_mf), hlen as u64)) };
+        let inner = Inner { mf: Arc::clone(inner_mf), bridge: inner_bridge, hlen: hlen as u64 };
+        let flows = Flows { mf: Arc::clone(outer_mf), bridge: outer_bridge, inner: Some(inner) };
         self.note(in_port, PendingKey::Tnl(key), flows, entry);
     }
 
@@ -403,9 +424,15 @@ impl Offload {
         self.pending.push(Pending { in_port, key, flows, entry });
     }
 
-    /// Installs the entries noted since the last call.
-    pub fn install(&mut self, netdevs: &mut Netdevs, now: Millis) {
+    /// Installs the entries noted since the last call that were translated in generation
+    /// `stamp` (the one in force: the caller holds the switch's read lock) and records them in
+    /// `book`, so that later changes can keep them ([`crate::xdp_revalidate`]).
+    pub fn install(&mut self, netdevs: &mut Netdevs, book: &Mutex<OffloadBook>, stamp: u64, now: Millis) {
+        let mut book = book.lock().unwrap_or_else(PoisonError::into_inner);
         for p in std::mem::take(&mut self.pending) {
+            if p.entry.generation != stamp {
+                continue;
+            }
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
             // A megaflow's mask takes a slot (a new one is written into the program first).
             let key = match p.key {
@@ -447,6 +474,7 @@ impl Offload {
                     if replaced.is_none() {
                         self.mask_uses(p.in_port, &key, 1, steer);
                     }
+                    book.register(p.in_port, key, &p.flows, now);
                     let i = Installed { flows: p.flows, generation: p.entry.generation, packets: 0, bytes: 0 };
                     self.installed.insert((p.in_port, key), i);
                 }
@@ -456,6 +484,7 @@ impl Offload {
                     if replaced.is_some() {
                         // The old entry is gone from our books: it must not stay in the program.
                         key.del(steer);
+                        book.forget(p.in_port, &key);
                         self.mask_uses(p.in_port, &key, -1, steer);
                     } else {
                         self.mask_uses(p.in_port, &key, 0, steer);
@@ -481,7 +510,8 @@ impl Offload {
     }
 
     /// Reads the counters of (up to [`READS_PER_SWEEP`]) entries and credits their megaflows;
-    /// removes entries whose megaflow died or whose generation is not `stamp`.
+    /// removes entries whose megaflow died or whose stamp is older than `stamp` (a change left
+    /// them retired; a newer stamp is a re-stamp by a change since `stamp` was read).
     pub fn collect(&mut self, netdevs: &mut Netdevs, stamp: u64, now: Millis) {
         let n = self.installed.len();
         if n == 0 {
@@ -500,8 +530,9 @@ impl Offload {
                 }
                 inst.packets = v.packets;
                 inst.bytes = v.bytes;
+                inst.generation = v.generation;
             }
-            if value.is_none() || inst.flows.is_dead() || inst.generation != stamp {
+            if value.is_none() || inst.flows.is_dead() || stamp == 0 || inst.generation < stamp {
                 if let Some(old) = self.installed.remove(&k) {
                     old.flows.entry_removed();
                 }
@@ -609,9 +640,9 @@ fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: M
     }
     inst.flows.mf.hit(dp, db, now);
     let mut out = db;
-    if let Some((inner, hlen)) = &inst.flows.inner {
-        out = db.saturating_sub(dp * hlen);
-        inner.hit(dp, out, now);
+    if let Some(inner) = &inst.flows.inner {
+        out = db.saturating_sub(dp * inner.hlen);
+        inner.mf.hit(dp, out, now);
     }
     if v.flags & ACT_TUNNEL_PUSH != 0 {
         out += dp * u64::from(v.tnl_len);

@@ -8,7 +8,8 @@
 //    address rewrite, then redirect to one port or drop); the entry counts it. Userspace
 //    installs an entry when a frame hits a cached megaflow whose actions XDP can carry, and
 //    bumps the generation whenever anything that can change a translation changes, which
-//    retires every entry at once (generation 0: fast path off).
+//    retires every entry at once (generation 0: fast path off), then re-stamps with the new
+//    generation the entries whose translation did not change.
 //    GRE: an entry may instead prepend a stored outer Ethernet/IPv4/GRE header (tunnel push,
 //    completing the outer total length and header checksum per frame) and redirect to the
 //    underlay port; a GRE frame whose outer headers and inner frame have an exact entry in

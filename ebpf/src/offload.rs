@@ -9,7 +9,7 @@
 //! [`FlowActionsXdp`] can carry an encapsulation header ([`ACT_TUNNEL_PUSH`], completed per
 //! frame as [`FlowActionsXdp::tunnel_push`] shows), and [`TnlKeyXdp`] keys decapsulation entries.
 
-use aya::maps::{Array, Map, MapData};
+use aya::maps::{Array, HashMap, Map, MapData};
 use std::os::fd::AsFd;
 
 /// `ACT_POP_VLAN`: remove the outer 802.1Q tag first.
@@ -369,10 +369,13 @@ impl TnlKeyXdp {
     }
 }
 
-/// A handle on one port's generation (a second descriptor of its `generation` map), so that
-/// whoever changes the switch can retire the port's entries without owning the port.
+/// A handle on one port's generation and entries (second descriptors of its `generation`,
+/// `flows` and `tnl_flows` maps), so that whoever changes the switch can retire the port's
+/// entries, and re-stamp those still valid, without owning the port.
 pub struct Generation {
     map: Array<MapData, u64>,
+    flows: HashMap<MapData, MaskedKeyXdp, FlowActionsXdp>,
+    tnl_flows: HashMap<MapData, TnlKeyXdp, FlowActionsXdp>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -381,12 +384,18 @@ impl std::fmt::Debug for Generation {
     }
 }
 
+/// A second descriptor of `map`.
+fn dup(map: &MapData) -> std::io::Result<MapData> {
+    let fd = map.fd().as_fd().try_clone_to_owned()?;
+    MapData::from_fd(fd).map_err(std::io::Error::other)
+}
+
 impl Generation {
-    pub(crate) fn from_map(map: &MapData) -> std::io::Result<Self> {
-        let fd = map.fd().as_fd().try_clone_to_owned()?;
-        let data = MapData::from_fd(fd).map_err(std::io::Error::other)?;
-        let map = Array::try_from(Map::Array(data)).map_err(std::io::Error::other)?;
-        Ok(Generation { map })
+    pub(crate) fn from_maps(generation: &MapData, flows: &MapData, tnl_flows: &MapData) -> std::io::Result<Self> {
+        let map = Array::try_from(Map::Array(dup(generation)?)).map_err(std::io::Error::other)?;
+        let flows = HashMap::try_from(Map::HashMap(dup(flows)?)).map_err(std::io::Error::other)?;
+        let tnl_flows = HashMap::try_from(Map::HashMap(dup(tnl_flows)?)).map_err(std::io::Error::other)?;
+        Ok(Generation { map, flows, tnl_flows })
     }
 
     /// Sets the generation (0: fast path off on this port).
@@ -404,7 +413,35 @@ impl Generation {
     pub fn get(&self) -> std::io::Result<u64> {
         self.map.get(&0, 0).map_err(std::io::Error::other)
     }
+
+    /// Stamps the megaflow entry of `key` with `generation`, counters and actions unchanged;
+    /// false when there is no such entry. Meant for entries the program ignores (stamped
+    /// with an older generation than the port's), whose counters nothing changes meanwhile.
+    ///
+    /// # Errors
+    /// The kernel's answer to the map update.
+    pub fn restamp_flow(&mut self, key: &MaskedKeyXdp, generation: u64) -> std::io::Result<bool> {
+        let Ok(mut v) = self.flows.get(key, 0) else { return Ok(false) };
+        v.generation = generation;
+        // BPF_EXIST: an entry deleted meanwhile is not brought back.
+        self.flows.insert(key, v, BPF_EXIST).map_err(std::io::Error::other)?;
+        Ok(true)
+    }
+
+    /// As [`Generation::restamp_flow`], for the decapsulation entry of `key`.
+    ///
+    /// # Errors
+    /// The kernel's answer to the map update.
+    pub fn restamp_tnl(&mut self, key: &TnlKeyXdp, generation: u64) -> std::io::Result<bool> {
+        let Ok(mut v) = self.tnl_flows.get(key, 0) else { return Ok(false) };
+        v.generation = generation;
+        self.tnl_flows.insert(key, v, BPF_EXIST).map_err(std::io::Error::other)?;
+        Ok(true)
+    }
 }
+
+/// `BPF_EXIST` (update only an existing element).
+const BPF_EXIST: u64 = 2;
 
 #[cfg(test)]
 mod tests {
