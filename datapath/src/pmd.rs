@@ -330,7 +330,7 @@ impl Pmd {
                 self.offload.consider_tunnel(
                     outer_port,
                     (outer_frame, outer_mf, outer_bridge),
-                    (frame, &flow, bridge),
+                    (frame, &flow, bridge, in_port),
                     state.offload_stamp(),
                 );
             }

@@ -34,7 +34,8 @@
 //!   the inner actions. The outer key covers everything the outer megaflow and the choice of
 //!   tunnel port can depend on (outer addresses, TOS, TTL, GRE key; the parser demands a valid
 //!   outer checksum, no fragment or options, GRE flags exactly key or none, protocol 0x6558).
-//!   Both megaflows are credited.
+//!   Both megaflows are credited, and the GRE port as well as the physical port count the
+//!   frame as received (decapsulated on the GRE port), as in userspace.
 
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
@@ -145,12 +146,31 @@ pub(crate) struct Flows {
     inner: Option<Inner>,
 }
 
-/// The inner megaflow of a decapsulation entry, its bridge, and the outer header length.
+/// The inner megaflow of a decapsulation entry, its bridge, the tunnel port the decapsulated
+/// frames enter on, and the outer header length.
 #[derive(Debug, Clone)]
 struct Inner {
     mf: Arc<Megaflow>,
     bridge: usize,
+    tnl_port: DpPort,
     hlen: u64,
+}
+
+/// What an entry forwarded since it was last read, for the ports' counters.
+#[derive(Debug, Clone, Copy)]
+struct PortDelta {
+    /// The port its frames were received on.
+    in_port: DpPort,
+    /// For a decapsulation entry, the tunnel port the decapsulated frames entered on.
+    tnl_port: Option<DpPort>,
+    /// Its output (`ACT_OUTPUT`, `out_ifindex`).
+    entry: FlowActionsXdp,
+    packets: u64,
+    /// Bytes as received.
+    bytes: u64,
+    /// Bytes as sent (decapsulated, or encapsulated); for a decapsulation entry also the bytes
+    /// the tunnel port received.
+    out: u64,
 }
 
 impl Flows {
@@ -229,9 +249,8 @@ pub struct Offload {
     installed: HashMap<(DpPort, EntryKey), Installed>,
     masks: BTreeMap<DpPort, MaskSlots>,
     pending: Vec<Pending>,
-    /// Counts credited since [`Offload::take_port_counts`]: input port, entry, (packets, bytes
-    /// in, bytes out).
-    port_deltas: Vec<(DpPort, FlowActionsXdp, (u64, u64, u64))>,
+    /// Counts credited since [`Offload::take_port_counts`].
+    port_deltas: Vec<PortDelta>,
     /// Counters.
     pub stats: OffloadStats,
     cursor: usize,
@@ -371,12 +390,13 @@ impl Offload {
     /// Notes that the GRE frame `outer`, received on `in_port`, was handled by `outer_mf`
     /// (exactly `tnl_pop`) and its decapsulated frame `inner` by `inner_mf`, in generation
     /// `stamp`: if XDP can carry both, a decapsulation entry is installed at the next
-    /// [`Offload::install`]. Each comes with its megaflow's bridge.
+    /// [`Offload::install`]. Each comes with its megaflow's bridge; the inner frame with the
+    /// tunnel port it entered on.
     pub fn consider_tunnel(
         &mut self,
         in_port: DpPort,
         (outer, outer_mf, outer_bridge): (&[u8], &Arc<Megaflow>, usize),
-        (inner, inner_mf, inner_bridge): (&[u8], &Arc<Megaflow>, usize),
+        (inner, inner_mf, inner_bridge, tnl_port): (&[u8], &Arc<Megaflow>, usize, DpPort),
         stamp: u64,
     ) {
         let Some(port) = self.ports.get(&in_port) else { return };
@@ -396,7 +416,7 @@ impl Offload {
             return;
         }
         entry.generation = stamp;
-        let inner = Inner { mf: Arc::clone(inner_mf), bridge: inner_bridge, hlen: hlen as u64 };
+        let inner = Inner { mf: Arc::clone(inner_mf), bridge: inner_bridge, tnl_port, hlen: hlen as u64 };
         let flows = Flows { mf: Arc::clone(outer_mf), bridge: outer_bridge, inner: Some(inner) };
         self.note(in_port, PendingKey::Tnl(key), flows, entry);
     }
@@ -461,8 +481,8 @@ impl Offload {
             let replaced = self.installed.remove(&(p.in_port, key));
             if let Some(old) = &replaced {
                 if let Some(v) = key.get(steer) {
-                    if let Some(d) = credit(&mut self.stats, old, &v, now) {
-                        self.port_deltas.push((p.in_port, v, d));
+                    if let Some(d) = credit(&mut self.stats, p.in_port, old, &v, now) {
+                        self.port_deltas.push(d);
                     }
                 }
                 old.flows.entry_removed();
@@ -525,8 +545,8 @@ impl Offload {
             let Some(inst) = self.installed.get_mut(&k) else { continue };
             let value = steer.as_ref().and_then(|s| k.1.get(s));
             if let Some(v) = &value {
-                if let Some(d) = credit(&mut self.stats, inst, v, now) {
-                    self.port_deltas.push((k.0, *v, d));
+                if let Some(d) = credit(&mut self.stats, k.0, inst, v, now) {
+                    self.port_deltas.push(d);
                 }
                 inst.packets = v.packets;
                 inst.bytes = v.bytes;
@@ -546,18 +566,25 @@ impl Offload {
     }
 
     /// What the programs forwarded since the last call, for the ports' counters (`dump-ports`):
-    /// (port, packets received, bytes received, packets sent, bytes sent) per port.
+    /// (port, packets received, bytes received, packets sent, bytes sent) per port. As in the
+    /// userspace path, a decapsulated frame is received twice: on the physical port (as it
+    /// arrived) and on the tunnel port (decapsulated).
     pub fn take_port_counts(&mut self) -> BTreeMap<DpPort, (u64, u64, u64, u64)> {
         let mut counts: BTreeMap<DpPort, (u64, u64, u64, u64)> = BTreeMap::new();
-        for (in_port, v, (packets, bytes, out)) in std::mem::take(&mut self.port_deltas) {
-            let c = counts.entry(in_port).or_default();
-            c.0 += packets;
-            c.1 += bytes;
-            if v.flags & ACT_OUTPUT != 0 {
-                if let Some((port, _)) = self.ports.iter().find(|(_, p)| p.ifindex == v.out_ifindex) {
+        for d in std::mem::take(&mut self.port_deltas) {
+            let c = counts.entry(d.in_port).or_default();
+            c.0 += d.packets;
+            c.1 += d.bytes;
+            if let Some(t) = d.tnl_port {
+                let c = counts.entry(t).or_default();
+                c.0 += d.packets;
+                c.1 += d.out;
+            }
+            if d.entry.flags & ACT_OUTPUT != 0 {
+                if let Some((port, _)) = self.ports.iter().find(|(_, p)| p.ifindex == d.entry.out_ifindex) {
                     let c = counts.entry(*port).or_default();
-                    c.2 += packets;
-                    c.3 += out;
+                    c.2 += d.packets;
+                    c.3 += d.out;
                 }
             }
         }
@@ -630,9 +657,15 @@ impl Offload {
     }
 }
 
-/// Credits what an entry counted since it was last read to its megaflows; returns the
-/// (packets, bytes, bytes out) counted, if any.
-fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: Millis) -> Option<(u64, u64, u64)> {
+/// Credits what an entry of `in_port` counted since it was last read to its megaflows; returns
+/// what it counted for the ports, if anything.
+fn credit(
+    stats: &mut OffloadStats,
+    in_port: DpPort,
+    inst: &Installed,
+    v: &FlowActionsXdp,
+    now: Millis,
+) -> Option<PortDelta> {
     let dp = v.packets.saturating_sub(inst.packets);
     let db = v.bytes.saturating_sub(inst.bytes);
     if dp == 0 {
@@ -649,7 +682,8 @@ fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: M
     }
     stats.packets += dp;
     stats.bytes += db;
-    Some((dp, db, out))
+    let tnl_port = inst.flows.inner.as_ref().map(|i| i.tnl_port);
+    Some(PortDelta { in_port, tnl_port, entry: *v, packets: dp, bytes: db, out })
 }
 
 /// The largest frame interface `ifindex` takes (MTU + 18, as [`crate::netdev`]'s AF_XDP
@@ -759,6 +793,37 @@ mod tests {
             out_port: out,
             actions: vec![DpAction::Output(out)],
         }))
+    }
+
+    #[test]
+    fn decapsulated_frames_count_on_the_tunnel_port_too() {
+        let bridges = vec![flowtable::bridge::Bridge::new("br0")];
+        let key = FlowKey::ZERO;
+        let x = || flowtable::xlate::xlate(&bridges, 0, &key, 0);
+        let (outer, inner) =
+            (Arc::new(Megaflow::from_xlation(&key, x(), 0)), Arc::new(Megaflow::from_xlation(&key, x(), 0)));
+        let inner = Inner { mf: Arc::clone(&inner), bridge: 0, tnl_port: DpPort(7), hlen: GRE_KEY_HLEN as u64 };
+        let inst = Installed {
+            flows: Flows { mf: Arc::clone(&outer), bridge: 0, inner: Some(inner) },
+            generation: 1,
+            packets: 0,
+            bytes: 0,
+        };
+        let v = FlowActionsXdp {
+            packets: 3,
+            bytes: 3 * 142,
+            flags: ACT_OUTPUT,
+            out_ifindex: 12,
+            ..FlowActionsXdp::default()
+        };
+        let mut o = Offload { ports: ports(), ..Offload::default() };
+        let d = credit(&mut o.stats, DpPort(1), &inst, &v, 0).unwrap();
+        o.port_deltas.push(d);
+        let counts = o.take_port_counts();
+        assert_eq!(counts[&DpPort(1)], (3, 426, 0, 0), "the physical port received the GRE frames");
+        assert_eq!(counts[&DpPort(7)], (3, 300, 0, 0), "the GRE port received them decapsulated");
+        assert_eq!(counts[&DpPort(2)], (0, 0, 3, 300), "the VM port sent them");
+        assert_eq!((outer.packets(), outer.bytes()), (3, 426));
     }
 
     #[test]
