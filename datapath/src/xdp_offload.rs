@@ -6,9 +6,10 @@
 //!   actions are, in this order, an optional VLAN pop, an optional VLAN push, Ethernet address
 //!   rewrites, then one output to an AF_XDP port (or nothing: drop), and whose mask does not
 //!   look at TCP flags. It is projected onto the program's header key ([`FlowKeyXdp`]): its
-//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`] mask slots, its masked
-//!   key into the `flows` map; the program searches the masks in turn, as the megaflow cache
-//!   does. The projection is exact: for the frames the program's parser takes, every flow-key
+//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`](ebpf::offload::MAX_MASKS) mask slots, its masked
+//!   key (with the mask's id) into the `flows` map; the program searches the masks in slot
+//!   order, as the megaflow cache does, and the sweep keeps the most-hit masks first
+//!   ([`crate::xdp_masks`]). The projection is exact: for the frames the program's parser takes, every flow-key
 //!   field outside [`FlowKeyXdp`] other than TCP flags has one fixed value, and megaflows never
 //!   overlap, so projected entries do not either.
 //! - **Where a redirect may go**: natively attached programs send by the target's
@@ -40,12 +41,13 @@
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
+use crate::xdp_masks::{PortMasks, SlotWrite};
 use crate::xdp_revalidate::OffloadBook;
 use ebpf::offload::{
     ip_header_sum, ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, ACT_TUNNEL_PUSH,
-    GRE_HLEN, GRE_KEY_HLEN, MAX_MASKS,
+    GRE_HLEN, GRE_KEY_HLEN,
 };
-use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp, XdpMode};
+use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskedKeyXdp, TnlKeyXdp, XdpMode};
 use flowtable::odp::{DpAction, TunnelPush};
 use flowtable::rule::Millis;
 use flowtable::tunnel::{ETH_TYPE_TEB, GRE_KEY};
@@ -89,6 +91,8 @@ pub struct OffloadStats {
     pub packets: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Times a port's mask slots were reordered by hits.
+    pub mask_reorders: u64,
 }
 
 /// An entry's key: a megaflow in the `flows` map, or a decapsulation entry in `tnl_flows`.
@@ -106,12 +110,15 @@ enum PendingKey {
     Tnl(TnlKeyXdp),
 }
 
-/// A port's mask slots: the mask and how many entries use it.
-type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
-
-/// The slot holding `mask`, if any.
-fn slot_of(slots: Option<&MaskSlots>, mask: &FlowKeyXdp) -> Option<usize> {
-    slots?.iter().position(|m| m.is_some_and(|(x, _)| x == *mask))
+/// Makes the mask slot writes `writes` in order; false if the kernel refused one.
+fn write_masks(steer: &mut ebpf::XdpSteer, port: DpPort, writes: &[SlotWrite]) -> bool {
+    for (slot, v) in writes {
+        if let Err(e) = steer.mask_set(*slot, v) {
+            log::debug!("XDP mask slot {slot} on port {}: {e}", port.0);
+            return false;
+        }
+    }
+    true
 }
 
 impl EntryKey {
@@ -247,7 +254,7 @@ pub struct Offload {
     /// Ports with an XDP program.
     pub ports: BTreeMap<DpPort, OffloadPort>,
     installed: HashMap<(DpPort, EntryKey), Installed>,
-    masks: BTreeMap<DpPort, MaskSlots>,
+    masks: BTreeMap<DpPort, PortMasks>,
     pending: Vec<Pending>,
     /// Counts credited since [`Offload::take_port_counts`].
     port_deltas: Vec<PortDelta>,
@@ -384,6 +391,7 @@ impl Offload {
         let mask = xdp_mask_of(&mf.mask);
         let key = header.and(&mask);
         entry.generation = stamp;
+        entry.mask = mask;
         self.note(in_port, PendingKey::Flow { mask, key }, Flows::single(mf, bridge), entry);
     }
 
@@ -421,12 +429,12 @@ impl Offload {
         self.note(in_port, PendingKey::Tnl(key), flows, entry);
     }
 
-    /// The installed key of a noted one (a megaflow's mask must already have a slot).
+    /// The installed key of a noted one (a megaflow's mask must already have an id).
     fn installed_key(&self, in_port: DpPort, key: &PendingKey) -> Option<EntryKey> {
         match key {
             PendingKey::Flow { mask, key } => {
-                let slot = slot_of(self.masks.get(&in_port), mask)?;
-                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: *key }))
+                let id = self.masks.get(&in_port)?.id_of(mask)?;
+                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: id, pad: 0, key: *key }))
             }
             PendingKey::Tnl(k) => Some(EntryKey::Tnl(*k)),
         }
@@ -454,27 +462,28 @@ impl Offload {
                 continue;
             }
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
-            // A megaflow's mask takes a slot (a new one is written into the program first).
+            // A megaflow's mask takes an id and a slot (a new one is written into the program
+            // first).
             let key = match p.key {
                 PendingKey::Tnl(k) => EntryKey::Tnl(k),
                 PendingKey::Flow { mask, key } => {
-                    let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
-                    let slot = if let Some(i) = slot_of(Some(slots), &mask) {
-                        i
-                    } else if let Some(i) = slots.iter().position(Option::is_none) {
-                        if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask }) {
-                            log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
+                    let masks = self.masks.entry(p.in_port).or_default();
+                    let id = if let Some(id) = masks.id_of(&mask) {
+                        id
+                    } else if let Some((id, writes)) = masks.add(mask) {
+                        if !write_masks(steer, p.in_port, &writes) {
+                            let undo = masks.uses(id, 0);
+                            write_masks(steer, p.in_port, &undo);
                             self.stats.install_failures += 1;
                             continue;
                         }
-                        slots[i] = Some((mask, 0));
-                        i
+                        id
                     } else {
                         // Every mask slot taken: this megaflow stays in userspace.
                         self.stats.install_failures += 1;
                         continue;
                     };
-                    EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key })
+                    EntryKey::Flow(MaskedKeyXdp { mask_id: id, pad: 0, key })
                 }
             };
             // Replacing an entry (same key, older generation) keeps its mask slot's count.
@@ -514,19 +523,13 @@ impl Offload {
         }
     }
 
-    /// Counts `delta` entries more (or fewer) on the mask slot of a megaflow entry; a slot left
+    /// Counts `delta` entries more (or fewer) on the mask of a megaflow entry; a mask left
     /// unused is freed in the program too.
-    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: i32, steer: &mut ebpf::XdpSteer) {
+    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: isize, steer: &mut ebpf::XdpSteer) {
         let EntryKey::Flow(k) = key else { return };
-        let Some(slot) = self.masks.get_mut(&port).and_then(|s| s.get_mut(k.mask_id as usize)) else { return };
-        let Some((_, uses)) = slot else { return };
-        *uses = uses.saturating_add_signed(delta as isize);
-        if *uses == 0 {
-            *slot = None;
-            if let Err(e) = steer.mask_set(k.mask_id, &MaskXdp::default()) {
-                log::debug!("XDP mask removal: {e}");
-            }
-        }
+        let Some(masks) = self.masks.get_mut(&port) else { return };
+        let writes = masks.uses(k.mask_id, delta);
+        write_masks(steer, port, &writes);
     }
 
     /// Reads the counters of (up to [`READS_PER_SWEEP`]) entries and credits their megaflows;
@@ -546,6 +549,9 @@ impl Offload {
             let value = steer.as_ref().and_then(|s| k.1.get(s));
             if let Some(v) = &value {
                 if let Some(d) = credit(&mut self.stats, k.0, inst, v, now) {
+                    if let (EntryKey::Flow(fk), Some(m)) = (&k.1, self.masks.get_mut(&k.0)) {
+                        m.hit(fk.mask_id, d.packets);
+                    }
                     self.port_deltas.push(d);
                 }
                 inst.packets = v.packets;
@@ -560,6 +566,15 @@ impl Offload {
                 if let Some(s) = steer {
                     k.1.del(s);
                     self.mask_uses(k.0, &k.1, -1, s);
+                }
+            }
+        }
+        // The most-hit masks first ([`crate::xdp_masks`]).
+        for (port, masks) in &mut self.masks {
+            let writes = masks.rank();
+            if let Some(steer) = netdevs.get_mut(port).and_then(|d| d.xdp()) {
+                if !writes.is_empty() && write_masks(steer, *port, &writes) {
+                    self.stats.mask_reorders += 1;
                 }
             }
         }
