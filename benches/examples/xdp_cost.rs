@@ -71,7 +71,7 @@ fn measure() -> Result<Vec<(String, &'static str, &'static str, f64)>> {
     run(&steer, "fast path on, no mask installed", &udp, "UDP 64B")?;
     let output = FlowActionsXdp { generation: 1, flags: ACT_OUTPUT, out_ifindex: ifindex, ..FlowActionsXdp::default() };
     // Slot 0: the all-wildcard mask of `in_port=1,actions=output:2`.
-    steer.mask_set(0, &MaskXdp { in_use: 1, pad: 0, mask: FlowKeyXdp::default() })?;
+    steer.mask_set(0, &MaskXdp { in_use: 1, id: 0, mask: FlowKeyXdp::default() })?;
     let mk = |slot: u32, mask: &FlowKeyXdp| MaskedKeyXdp { mask_id: slot, pad: 0, key: header.and(mask) };
     steer.flow_put(&mk(0, &FlowKeyXdp::default()), &output)?;
     run(&steer, "1 mask, hit: output", &udp, "UDP 64B")?;
@@ -79,10 +79,10 @@ fn measure() -> Result<Vec<(String, &'static str, &'static str, f64)>> {
     steer.flow_del(&mk(0, &FlowKeyXdp::default()));
     for slot in 0..8u8 {
         let mask = FlowKeyXdp { tp_src: [0xff, slot], ..FlowKeyXdp::default() };
-        steer.mask_set(u32::from(slot), &MaskXdp { in_use: 1, pad: 0, mask })?;
+        steer.mask_set(u32::from(slot), &MaskXdp { in_use: 1, id: u32::from(slot), mask })?;
     }
     let last = FlowKeyXdp { tp_src: [0xff, 7], ..FlowKeyXdp::default() };
-    steer.flow_put(&mk(7, &last), &output)?;
+    steer.flow_put(&mk(7, &last), &FlowActionsXdp { mask: last, ..output })?;
     run(&steer, "8 masks, hit in the 8th: output", &udp, "UDP 64B")?;
     steer.flow_del(&mk(7, &last));
     run(&steer, "8 masks, no hit", &udp, "UDP 64B")?;
@@ -97,13 +97,13 @@ fn measure() -> Result<Vec<(String, &'static str, &'static str, f64)>> {
         eth_dst: [2, 0, 0, 0, 0, 9],
         ..output
     };
-    steer.flow_put(&mk(0, &first), &vlan)?;
+    steer.flow_put(&mk(0, &first), &FlowActionsXdp { mask: first, ..vlan })?;
     run(&steer, "1 mask, hit: push_vlan + set eth_dst + output", &udp, "UDP 64B")?;
     let mut push =
         FlowActionsXdp { flags: ACT_TUNNEL_PUSH | ACT_OUTPUT, tnl_len: GRE_KEY_HLEN as u16, tnl_max: 1600, ..output };
     push.tnl_header[..GRE_KEY_HLEN].copy_from_slice(&gre[..GRE_KEY_HLEN]);
     push.tnl_sum = ip_header_sum(&push.tnl_header).context("header")?;
-    steer.flow_put(&mk(0, &first), &push)?;
+    steer.flow_put(&mk(0, &first), &FlowActionsXdp { mask: first, ..push })?;
     run(&steer, "1 mask, hit: GRE push (42-byte header) + output", &udp, "UDP 64B")?;
     steer.flow_del(&mk(0, &first));
     steer.mask_set(0, &MaskXdp::default())?;

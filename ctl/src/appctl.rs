@@ -186,6 +186,7 @@ pub fn run(rt: &mut Runtime, args: &[String]) -> Result<String, String> {
                 o.stats.installs, o.stats.install_failures, o.stats.removals
             );
             let _ = writeln!(out, "  packets: {}, bytes: {}", o.stats.packets, o.stats.bytes);
+            let _ = writeln!(out, "  mask slots reordered by hits: {} time(s)", o.stats.mask_reorders);
             for (dp, p) in &o.ports {
                 let name = state
                     .ports

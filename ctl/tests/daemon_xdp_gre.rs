@@ -4,7 +4,7 @@
 //! a GRE port (key 5). Every veth end a redirect lands on has GRO on (its NAPI runs), so the
 //! hosts' XDP programs encapsulate (VM port -> physical port) and decapsulate (physical port ->
 //! VM port) pings themselves: both hosts' offload counters grow and the megaflows show as
-//! offloaded, a flow change on either host is in force for the next packet, a frame too large
+//! offloaded, the GRE ports count what XDP decapsulated, a flow change on either host is in force for the next packet, a frame too large
 //! for the underlay once encapsulated is still dropped and counted by the slow path, and GRE
 //! with checksums stays in userspace.
 
@@ -108,6 +108,14 @@ fn xdp_fast_path_pushes_and_pops_gre() {
         assert!(push.contains("offloaded:yes, dp:xdp"), "{f}");
         let pop = f.lines().find(|l| l.contains("actions:tnl_pop")).unwrap_or_else(|| panic!("{f}"));
         assert!(pop.contains("offloaded:yes, dp:xdp"), "{f}");
+    }
+
+    // What XDP decapsulated counts on the GRE port too (gre0 is OpenFlow port 2 of br-int), as
+    // frames decapsulated in userspace do: each host received the 200 requests or replies
+    // there, not only the few that went through userspace.
+    for h in [&a, &b] {
+        let gre_rx = || port_stat(&h.d.cli(&["ofctl", "dump-ports", &h.int]), "2", "rx", "pkts").unwrap_or(0);
+        wait_for(Duration::from_secs(3), || gre_rx() >= 200, || h.d.cli(&["ofctl", "dump-ports", &h.int]));
     }
 
     // A flow change on either host is in force for the very next packet.

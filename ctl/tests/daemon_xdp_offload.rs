@@ -2,7 +2,9 @@
 //! run NAPI (GRO on, so the veths take redirected XDP frames). Pings are forwarded by the XDP
 //! program itself once their megaflow has been seen (the poll thread sees only the first
 //! frames), the counts reach the OpenFlow rule, `dpctl/dump-flows` marks the megaflow
-//! offloaded, a flow change is in force for the very next packet, TCP with partial checksums
+//! offloaded, an unrelated flow_mod leaves the entries in force, the most-hit mask moves to
+//! the first slot, a flow change is in force for
+//! the very next packet, TCP with partial checksums
 //! still crosses (through userspace), a port whose peer stops NAPI stops being a redirect
 //! target, and `dpif/offload off` hands everything back to the poll thread.
 
@@ -62,12 +64,43 @@ fn xdp_fast_path_forwards_counts_and_follows_every_change() {
         || d.cli(&["ofctl", "dump-ports", "br0"]),
     );
 
+    // A flow_mod that changes nothing these megaflows' frames see (another input port) keeps
+    // their entries in force: they are revalidated and re-stamped, not re-installed through
+    // the poll thread.
+    let show = d.cli(&["appctl", "dpif/offload", "show"]);
+    let installed = number_after(&show, "installed:");
+    let (before, offloaded) = (pmd_packets(&d), offload_packets(&d));
+    d.cli(&["ofctl", "add-flow", "br0", "priority=100,in_port=77,actions=drop"]);
+    assert_eq!(fast_ping(&vm1, "10.79.0.2", 100), 100);
+    wait_for(
+        Duration::from_secs(3),
+        || offload_packets(&d) >= offloaded + 150,
+        || d.cli(&["appctl", "dpif/offload", "show"]),
+    );
+    let show = d.cli(&["appctl", "dpif/offload", "show"]);
+    assert_eq!(number_after(&show, "installed:"), installed, "{show}");
+    assert!(pmd_packets(&d) - before < 10, "{}", d.cli(&["appctl", "pmd-stats-show"]));
+    d.cli(&["ofctl", "del-flows", "br0", "in_port=77"]);
+
     // A flow change is in force for the very next packet: the offloaded entries are retired.
     d.cli(&["ofctl", "add-flow", "br0", "priority=100,icmp,actions=drop"]);
     assert_eq!(fast_ping(&vm1, "10.79.0.2", 5), 0, "{}", d.cli(&["appctl", "dpctl/dump-flows"]));
     d.cli(&["ofctl", "del-flows", "br0", "icmp"]);
     assert!(vm1.ping("10.79.0.2", 2));
     assert_eq!(fast_ping(&vm1, "10.79.0.2", 50), 50);
+
+    // Two masks on p1: UDP to port 9 (dropped) is offloaded first and takes the first slot,
+    // then the pings take a second one and most hits: the sweep moves their mask first.
+    d.cli(&["ofctl", "add-flow", "br0", "priority=100,udp,tp_dst=9,actions=drop"]);
+    let reorders = || number_after(&d.cli(&["appctl", "dpif/offload", "show"]), "reordered by hits:");
+    let before = reorders();
+    std::thread::sleep(Duration::from_millis(1200));
+    vm1.sh(&["bash", "-c", "for i in 1 2 3; do echo x > /dev/udp/10.79.0.2/9; sleep 0.05; done"]);
+    let out = vm1.exec(&["ping", "-c", "600", "-i", "0.002", "-W", "1", "-w", "10", "-q", "10.79.0.2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    wait_for(Duration::from_secs(3), || reorders() > before, || d.cli(&["appctl", "dpif/offload", "show"]));
+    assert_eq!(fast_ping(&vm1, "10.79.0.2", 50), 50);
+    d.cli(&["ofctl", "del-flows", "br0", "udp"]);
 
     // TCP from the VMs' stacks carries partial checksums: XDP hands those to userspace, which
     // completes them; the connection works.

@@ -19,7 +19,9 @@ pub mod revalidate;
 pub mod sys;
 pub mod upcall_limit;
 pub mod xdp_features;
+pub mod xdp_masks;
 pub mod xdp_offload;
+pub mod xdp_revalidate;
 pub mod xsk;
 
 pub use flow::Megaflow;

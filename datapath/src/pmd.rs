@@ -18,6 +18,7 @@ use crate::megaflow::MegaflowCache;
 use crate::revalidate::revalidate_env;
 use crate::upcall_limit::UpcallLimiter;
 use crate::xdp_offload::Offload;
+use crate::xdp_revalidate::OffloadBook;
 use ebpf::Generation;
 use flowtable::bridge::Bridge;
 use flowtable::extract::extract_checked;
@@ -29,7 +30,7 @@ use flowtable::xlate::{xlate_env, SideEffect};
 use flowtable::{DpPort, PortNo};
 use flowtable::{Field, FlowKey};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// What the switch looks like to the datapath: the bridges and which bridge port each
 /// datapath port is. Shared behind a lock; `generation` changes whenever anything that can
@@ -49,6 +50,9 @@ pub struct SwitchState {
     /// Each XDP port's generation, kept equal to `generation + 1` (0 while offload is off) by
     /// [`SwitchState::changed`], so that a change retires every in-kernel entry at once.
     pub offload_generations: BTreeMap<DpPort, Generation>,
+    /// The in-kernel entries a change may keep (re-stamp) once revalidated: filled by the poll
+    /// thread under the read lock, used by [`SwitchState::changed`] under the write lock.
+    pub offload_book: Mutex<OffloadBook>,
 }
 
 /// Most recirculations of one packet (Open vSwitch's `MAX_RECIRC_DEPTH`).
@@ -80,10 +84,26 @@ impl SwitchState {
         SwitchState { offload_on: true, ..SwitchState::default() }
     }
 
-    /// Records a change: cached megaflows must be revalidated, in-kernel entries retired.
+    /// Records a change: cached megaflows must be revalidated; in-kernel entries are retired,
+    /// then those whose megaflows still translate the same are re-stamped in force
+    /// ([`crate::xdp_revalidate`]) before the caller releases the lock.
     pub fn changed(&mut self) {
         self.generation += 1;
         self.sync_offload_generations();
+        let stamp = self.offload_stamp();
+        let book = self.offload_book.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if stamp == 0 {
+            book.clear();
+        } else if !book.is_empty() {
+            book.restamp(&mut self.offload_generations, &self.bridges, &self.tunnels, stamp);
+        }
+    }
+
+    /// Records a change to what in-kernel entries' actions are derived from (ports, interface
+    /// indexes, redirect targets): every entry is retired, none is kept.
+    pub fn retire_offload(&mut self) {
+        self.offload_book.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
+        self.changed();
     }
 
     /// The generation in-kernel entries are stamped with now (0: fast path off).
@@ -115,7 +135,7 @@ impl SwitchState {
         for (p, g) in change.added {
             self.offload_generations.insert(p, g);
         }
-        self.changed();
+        self.retire_offload();
     }
 }
 
@@ -243,7 +263,7 @@ impl Pmd {
     /// Finds (or translates) the megaflow of one packet and executes it; decapsulated frames
     /// it produces are processed again on their tunnel port. `outer`: for a frame decapsulated
     /// from a received frame whose megaflow was exactly `tnl_pop`, that frame's input port,
-    /// bytes and megaflow.
+    /// bridge, bytes and megaflow.
     #[allow(clippy::too_many_arguments)]
     fn process_packet(
         &mut self,
@@ -255,7 +275,7 @@ impl Pmd {
         sink: &mut impl DpSink,
         now: Millis,
         depth: u32,
-        outer: Option<(DpPort, &[u8], &Arc<Megaflow>)>,
+        outer: Option<(DpPort, usize, &[u8], &Arc<Megaflow>)>,
     ) {
         let (megaflows, emc) = self.caches.entry(bridge).or_default();
         let key = *key;
@@ -305,9 +325,14 @@ impl Pmd {
             flow.push_stats(now);
         } else if state.offload_on {
             if depth == 0 {
-                self.offload.consider(in_port, frame, &flow, state.offload_stamp());
-            } else if let Some((outer_port, outer_frame, outer_mf)) = outer {
-                self.offload.consider_tunnel(outer_port, outer_frame, outer_mf, frame, &flow, state.offload_stamp());
+                self.offload.consider(in_port, bridge, frame, &flow, state.offload_stamp());
+            } else if let Some((outer_port, outer_bridge, outer_frame, outer_mf)) = outer {
+                self.offload.consider_tunnel(
+                    outer_port,
+                    (outer_frame, outer_mf, outer_bridge),
+                    (frame, &flow, bridge, in_port),
+                    state.offload_stamp(),
+                );
             }
         }
         let mut rsink = RecircSink { inner: sink, pending: Vec::new() };
@@ -332,7 +357,7 @@ impl Pmd {
             k.set(Field::TunId, u128::from(md.key.unwrap_or(0)));
             k.set(Field::TunSrc, u128::from(u32::from(md.src)));
             k.set(Field::TunDst, u128::from(u32::from(md.dst)));
-            let outer = pops.then_some((in_port, frame.as_slice(), &flow));
+            let outer = pops.then_some((in_port, bridge, frame.as_slice(), &flow));
             self.process_packet(state, tbridge, tdp, &k, &mut inner, rsink.inner, now, depth + 1, outer);
         }
     }

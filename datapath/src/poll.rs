@@ -190,8 +190,10 @@ fn process_port(ctx: &PollContext, port: DpPort, bufs: &mut [Vec<u8>], tx: &mut 
         {
             let state = ctx.state.read().unwrap_or_else(PoisonError::into_inner);
             pmd.process_batch(&state, port, &mut bufs[..n], &mut sink, now);
+            // Under the same read lock: the entries are of the state in force, and a change
+            // that follows finds them in the book.
+            pmd.offload.install(&mut netdevs, &state.offload_book, state.offload_stamp(), now);
         }
-        pmd.offload.install(&mut netdevs, now);
         // One flush (kick) per port per batch, as Open vSwitch's dp_packet_batch output.
         for &(p, packets, bytes) in tx.iter() {
             let c = pmd.ports.entry(p).or_default();
@@ -255,7 +257,9 @@ fn sweep(ctx: &PollContext, now: Millis) {
             }
         }
     }
-    if changed || targets_changed {
+    if targets_changed {
+        state.retire_offload();
+    } else if changed {
         state.changed();
     }
 }

@@ -6,9 +6,10 @@
 //!   actions are, in this order, an optional VLAN pop, an optional VLAN push, Ethernet address
 //!   rewrites, then one output to an AF_XDP port (or nothing: drop), and whose mask does not
 //!   look at TCP flags. It is projected onto the program's header key ([`FlowKeyXdp`]): its
-//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`] mask slots, its masked
-//!   key into the `flows` map; the program searches the masks in turn, as the megaflow cache
-//!   does. The projection is exact: for the frames the program's parser takes, every flow-key
+//!   mask ([`xdp_mask_of`]) goes into one of the port's [`MAX_MASKS`](ebpf::offload::MAX_MASKS) mask slots, its masked
+//!   key (with the mask's id) into the `flows` map; the program searches the masks in slot
+//!   order, as the megaflow cache does, and the sweep keeps the most-hit masks first
+//!   ([`crate::xdp_masks`]). The projection is exact: for the frames the program's parser takes, every flow-key
 //!   field outside [`FlowKeyXdp`] other than TCP flags has one fixed value, and megaflows never
 //!   overlap, so projected entries do not either.
 //! - **Where a redirect may go**: natively attached programs send by the target's
@@ -17,8 +18,10 @@
 //!   programs go through the stack and may redirect anywhere.
 //! - **Consistency**: every entry carries the generation it was computed in; whoever changes
 //!   the switch (`SwitchState::changed`) writes the new generation into every port's program
-//!   at once, so no entry outlives the state it was translated from, not even for one packet.
-//!   Entries of dead megaflows and of older generations are removed at the next sweep.
+//!   at once, so no entry outlives the state it was translated from, not even for one packet;
+//!   then, before the change is acknowledged, the entries whose megaflows still translate the
+//!   same are re-stamped with the new generation ([`crate::xdp_revalidate`]). Entries of dead
+//!   megaflows and of older generations are removed at the next sweep.
 //! - **Statistics**: the program counts each entry; the sweep credits the megaflow, which
 //!   credits its OpenFlow rules as for userspace hits.
 //! - **GRE push**: a megaflow whose actions are exactly one tunnel push (38- or 42-byte header:
@@ -32,23 +35,26 @@
 //!   the inner actions. The outer key covers everything the outer megaflow and the choice of
 //!   tunnel port can depend on (outer addresses, TOS, TTL, GRE key; the parser demands a valid
 //!   outer checksum, no fragment or options, GRE flags exactly key or none, protocol 0x6558).
-//!   Both megaflows are credited.
+//!   Both megaflows are credited, and the GRE port as well as the physical port count the
+//!   frame as received (decapsulated on the GRE port), as in userspace.
 
 use crate::flow::Megaflow;
 use crate::netdev::Netdev;
 use crate::xdp_features::{xdp_features, NDO_XMIT};
+use crate::xdp_masks::{PortMasks, SlotWrite};
+use crate::xdp_revalidate::OffloadBook;
 use ebpf::offload::{
     ip_header_sum, ACT_OUTPUT, ACT_POP_VLAN, ACT_PUSH_VLAN, ACT_SET_ETH_DST, ACT_SET_ETH_SRC, ACT_TUNNEL_PUSH,
-    GRE_HLEN, GRE_KEY_HLEN, MAX_MASKS,
+    GRE_HLEN, GRE_KEY_HLEN,
 };
-use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskXdp, MaskedKeyXdp, TnlKeyXdp, XdpMode};
+use ebpf::{FlowActionsXdp, FlowKeyXdp, Generation, MaskedKeyXdp, TnlKeyXdp, XdpMode};
 use flowtable::odp::{DpAction, TunnelPush};
 use flowtable::rule::Millis;
 use flowtable::tunnel::{ETH_TYPE_TEB, GRE_KEY};
 use flowtable::{DpPort, Field, FlowKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The open devices, by datapath port.
 pub type Netdevs = BTreeMap<DpPort, Box<dyn Netdev>>;
@@ -85,11 +91,13 @@ pub struct OffloadStats {
     pub packets: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// Times a port's mask slots were reordered by hits.
+    pub mask_reorders: u64,
 }
 
 /// An entry's key: a megaflow in the `flows` map, or a decapsulation entry in `tnl_flows`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum EntryKey {
+pub(crate) enum EntryKey {
     Flow(MaskedKeyXdp),
     Tnl(TnlKeyXdp),
 }
@@ -102,12 +110,15 @@ enum PendingKey {
     Tnl(TnlKeyXdp),
 }
 
-/// A port's mask slots: the mask and how many entries use it.
-type MaskSlots = [Option<(FlowKeyXdp, usize)>; MAX_MASKS as usize];
-
-/// The slot holding `mask`, if any.
-fn slot_of(slots: Option<&MaskSlots>, mask: &FlowKeyXdp) -> Option<usize> {
-    slots?.iter().position(|m| m.is_some_and(|(x, _)| x == *mask))
+/// Makes the mask slot writes `writes` in order; false if the kernel refused one.
+fn write_masks(steer: &mut ebpf::XdpSteer, port: DpPort, writes: &[SlotWrite]) -> bool {
+    for (slot, v) in writes {
+        if let Err(e) = steer.mask_set(*slot, v) {
+            log::debug!("XDP mask slot {slot} on port {}: {e}", port.0);
+            return false;
+        }
+    }
+    true
 }
 
 impl EntryKey {
@@ -133,24 +144,62 @@ impl EntryKey {
     }
 }
 
-/// The megaflows an entry stands for: one, or for a decapsulation entry the outer one and the
-/// inner one (whose frames are `hlen` bytes shorter).
+/// The megaflows an entry stands for, with the bridge each belongs to: one, or for a
+/// decapsulation entry the outer one and the inner one (whose frames are `hlen` bytes shorter).
 #[derive(Debug, Clone)]
-struct Flows {
+pub(crate) struct Flows {
     mf: Arc<Megaflow>,
-    inner: Option<(Arc<Megaflow>, u64)>,
+    bridge: usize,
+    inner: Option<Inner>,
+}
+
+/// The inner megaflow of a decapsulation entry, its bridge, the tunnel port the decapsulated
+/// frames enter on, and the outer header length.
+#[derive(Debug, Clone)]
+struct Inner {
+    mf: Arc<Megaflow>,
+    bridge: usize,
+    tnl_port: DpPort,
+    hlen: u64,
+}
+
+/// What an entry forwarded since it was last read, for the ports' counters.
+#[derive(Debug, Clone, Copy)]
+struct PortDelta {
+    /// The port its frames were received on.
+    in_port: DpPort,
+    /// For a decapsulation entry, the tunnel port the decapsulated frames entered on.
+    tnl_port: Option<DpPort>,
+    /// Its output (`ACT_OUTPUT`, `out_ifindex`).
+    entry: FlowActionsXdp,
+    packets: u64,
+    /// Bytes as received.
+    bytes: u64,
+    /// Bytes as sent (decapsulated, or encapsulated); for a decapsulation entry also the bytes
+    /// the tunnel port received.
+    out: u64,
 }
 
 impl Flows {
+    /// One megaflow of bridge `bridge`.
+    pub(crate) fn single(mf: &Arc<Megaflow>, bridge: usize) -> Self {
+        Flows { mf: Arc::clone(mf), bridge, inner: None }
+    }
+
     fn all(&self) -> impl Iterator<Item = &Arc<Megaflow>> {
-        std::iter::once(&self.mf).chain(self.inner.as_ref().map(|(m, _)| m))
+        std::iter::once(&self.mf).chain(self.inner.as_ref().map(|i| &i.mf))
+    }
+
+    /// Each megaflow with its bridge.
+    pub(crate) fn each_with_bridge(&self) -> impl Iterator<Item = (&Arc<Megaflow>, usize)> {
+        std::iter::once((&self.mf, self.bridge)).chain(self.inner.as_ref().map(|i| (&i.mf, i.bridge)))
     }
 
     fn same(&self, other: &Flows) -> bool {
         Arc::ptr_eq(&self.mf, &other.mf)
             && match (&self.inner, &other.inner) {
                 (None, None) => true,
-                (Some((a, _)), Some((b, _))) => Arc::ptr_eq(a, b),
+                (Some(a), Some(b)) => Arc::ptr_eq(&a.mf, &b.mf),
                 _ => false,
             }
     }
@@ -205,11 +254,10 @@ pub struct Offload {
     /// Ports with an XDP program.
     pub ports: BTreeMap<DpPort, OffloadPort>,
     installed: HashMap<(DpPort, EntryKey), Installed>,
-    masks: BTreeMap<DpPort, MaskSlots>,
+    masks: BTreeMap<DpPort, PortMasks>,
     pending: Vec<Pending>,
-    /// Counts credited since [`Offload::take_port_counts`]: input port, entry, (packets, bytes
-    /// in, bytes out).
-    port_deltas: Vec<(DpPort, FlowActionsXdp, (u64, u64, u64))>,
+    /// Counts credited since [`Offload::take_port_counts`].
+    port_deltas: Vec<PortDelta>,
     /// Counters.
     pub stats: OffloadStats,
     cursor: usize,
@@ -330,10 +378,10 @@ impl Offload {
         self.installed.is_empty()
     }
 
-    /// Notes that `frame`, received on `in_port`, was handled by `mf` in generation `stamp`
-    /// (the kernel's number: the switch's generation + 1): if XDP can carry it, its entry is
-    /// installed at the next [`Offload::install`].
-    pub fn consider(&mut self, in_port: DpPort, frame: &[u8], mf: &Arc<Megaflow>, stamp: u64) {
+    /// Notes that `frame`, received on `in_port`, was handled by `mf` (of bridge `bridge`) in
+    /// generation `stamp` (the kernel's number: the switch's generation + 1): if XDP can carry
+    /// it, its entry is installed at the next [`Offload::install`].
+    pub fn consider(&mut self, in_port: DpPort, bridge: usize, frame: &[u8], mf: &Arc<Megaflow>, stamp: u64) {
         let Some(port) = self.ports.get(&in_port) else { return };
         if mf.mask.get(Field::TcpFlags) != 0 {
             return;
@@ -343,20 +391,20 @@ impl Offload {
         let mask = xdp_mask_of(&mf.mask);
         let key = header.and(&mask);
         entry.generation = stamp;
-        self.note(in_port, PendingKey::Flow { mask, key }, Flows { mf: Arc::clone(mf), inner: None }, entry);
+        entry.mask = mask;
+        self.note(in_port, PendingKey::Flow { mask, key }, Flows::single(mf, bridge), entry);
     }
 
     /// Notes that the GRE frame `outer`, received on `in_port`, was handled by `outer_mf`
     /// (exactly `tnl_pop`) and its decapsulated frame `inner` by `inner_mf`, in generation
     /// `stamp`: if XDP can carry both, a decapsulation entry is installed at the next
-    /// [`Offload::install`].
+    /// [`Offload::install`]. Each comes with its megaflow's bridge; the inner frame with the
+    /// tunnel port it entered on.
     pub fn consider_tunnel(
         &mut self,
         in_port: DpPort,
-        outer: &[u8],
-        outer_mf: &Arc<Megaflow>,
-        inner: &[u8],
-        inner_mf: &Arc<Megaflow>,
+        (outer, outer_mf, outer_bridge): (&[u8], &Arc<Megaflow>, usize),
+        (inner, inner_mf, inner_bridge, tnl_port): (&[u8], &Arc<Megaflow>, usize, DpPort),
         stamp: u64,
     ) {
         let Some(port) = self.ports.get(&in_port) else { return };
@@ -376,16 +424,17 @@ impl Offload {
             return;
         }
         entry.generation = stamp;
-        let flows = Flows { mf: Arc::clone(outer_mf), inner: Some((Arc::clone(inner_mf), hlen as u64)) };
+        let inner = Inner { mf: Arc::clone(inner_mf), bridge: inner_bridge, tnl_port, hlen: hlen as u64 };
+        let flows = Flows { mf: Arc::clone(outer_mf), bridge: outer_bridge, inner: Some(inner) };
         self.note(in_port, PendingKey::Tnl(key), flows, entry);
     }
 
-    /// The installed key of a noted one (a megaflow's mask must already have a slot).
+    /// The installed key of a noted one (a megaflow's mask must already have an id).
     fn installed_key(&self, in_port: DpPort, key: &PendingKey) -> Option<EntryKey> {
         match key {
             PendingKey::Flow { mask, key } => {
-                let slot = slot_of(self.masks.get(&in_port), mask)?;
-                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key: *key }))
+                let id = self.masks.get(&in_port)?.id_of(mask)?;
+                Some(EntryKey::Flow(MaskedKeyXdp { mask_id: id, pad: 0, key: *key }))
             }
             PendingKey::Tnl(k) => Some(EntryKey::Tnl(*k)),
         }
@@ -403,39 +452,46 @@ impl Offload {
         self.pending.push(Pending { in_port, key, flows, entry });
     }
 
-    /// Installs the entries noted since the last call.
-    pub fn install(&mut self, netdevs: &mut Netdevs, now: Millis) {
+    /// Installs the entries noted since the last call that were translated in generation
+    /// `stamp` (the one in force: the caller holds the switch's read lock) and records them in
+    /// `book`, so that later changes can keep them ([`crate::xdp_revalidate`]).
+    pub fn install(&mut self, netdevs: &mut Netdevs, book: &Mutex<OffloadBook>, stamp: u64, now: Millis) {
+        let mut book = book.lock().unwrap_or_else(PoisonError::into_inner);
         for p in std::mem::take(&mut self.pending) {
+            if p.entry.generation != stamp {
+                continue;
+            }
             let Some(steer) = netdevs.get_mut(&p.in_port).and_then(|d| d.xdp()) else { continue };
-            // A megaflow's mask takes a slot (a new one is written into the program first).
+            // A megaflow's mask takes an id and a slot (a new one is written into the program
+            // first).
             let key = match p.key {
                 PendingKey::Tnl(k) => EntryKey::Tnl(k),
                 PendingKey::Flow { mask, key } => {
-                    let slots = self.masks.entry(p.in_port).or_insert([None; MAX_MASKS as usize]);
-                    let slot = if let Some(i) = slot_of(Some(slots), &mask) {
-                        i
-                    } else if let Some(i) = slots.iter().position(Option::is_none) {
-                        if let Err(e) = steer.mask_set(i as u32, &MaskXdp { in_use: 1, pad: 0, mask }) {
-                            log::debug!("XDP mask install on port {}: {e}", p.in_port.0);
+                    let masks = self.masks.entry(p.in_port).or_default();
+                    let id = if let Some(id) = masks.id_of(&mask) {
+                        id
+                    } else if let Some((id, writes)) = masks.add(mask) {
+                        if !write_masks(steer, p.in_port, &writes) {
+                            let undo = masks.uses(id, 0);
+                            write_masks(steer, p.in_port, &undo);
                             self.stats.install_failures += 1;
                             continue;
                         }
-                        slots[i] = Some((mask, 0));
-                        i
+                        id
                     } else {
                         // Every mask slot taken: this megaflow stays in userspace.
                         self.stats.install_failures += 1;
                         continue;
                     };
-                    EntryKey::Flow(MaskedKeyXdp { mask_id: slot as u32, pad: 0, key })
+                    EntryKey::Flow(MaskedKeyXdp { mask_id: id, pad: 0, key })
                 }
             };
             // Replacing an entry (same key, older generation) keeps its mask slot's count.
             let replaced = self.installed.remove(&(p.in_port, key));
             if let Some(old) = &replaced {
                 if let Some(v) = key.get(steer) {
-                    if let Some(d) = credit(&mut self.stats, old, &v, now) {
-                        self.port_deltas.push((p.in_port, v, d));
+                    if let Some(d) = credit(&mut self.stats, p.in_port, old, &v, now) {
+                        self.port_deltas.push(d);
                     }
                 }
                 old.flows.entry_removed();
@@ -447,6 +503,7 @@ impl Offload {
                     if replaced.is_none() {
                         self.mask_uses(p.in_port, &key, 1, steer);
                     }
+                    book.register(p.in_port, key, &p.flows, now);
                     let i = Installed { flows: p.flows, generation: p.entry.generation, packets: 0, bytes: 0 };
                     self.installed.insert((p.in_port, key), i);
                 }
@@ -456,6 +513,7 @@ impl Offload {
                     if replaced.is_some() {
                         // The old entry is gone from our books: it must not stay in the program.
                         key.del(steer);
+                        book.forget(p.in_port, &key);
                         self.mask_uses(p.in_port, &key, -1, steer);
                     } else {
                         self.mask_uses(p.in_port, &key, 0, steer);
@@ -465,23 +523,18 @@ impl Offload {
         }
     }
 
-    /// Counts `delta` entries more (or fewer) on the mask slot of a megaflow entry; a slot left
+    /// Counts `delta` entries more (or fewer) on the mask of a megaflow entry; a mask left
     /// unused is freed in the program too.
-    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: i32, steer: &mut ebpf::XdpSteer) {
+    fn mask_uses(&mut self, port: DpPort, key: &EntryKey, delta: isize, steer: &mut ebpf::XdpSteer) {
         let EntryKey::Flow(k) = key else { return };
-        let Some(slot) = self.masks.get_mut(&port).and_then(|s| s.get_mut(k.mask_id as usize)) else { return };
-        let Some((_, uses)) = slot else { return };
-        *uses = uses.saturating_add_signed(delta as isize);
-        if *uses == 0 {
-            *slot = None;
-            if let Err(e) = steer.mask_set(k.mask_id, &MaskXdp::default()) {
-                log::debug!("XDP mask removal: {e}");
-            }
-        }
+        let Some(masks) = self.masks.get_mut(&port) else { return };
+        let writes = masks.uses(k.mask_id, delta);
+        write_masks(steer, port, &writes);
     }
 
     /// Reads the counters of (up to [`READS_PER_SWEEP`]) entries and credits their megaflows;
-    /// removes entries whose megaflow died or whose generation is not `stamp`.
+    /// removes entries whose megaflow died or whose stamp is older than `stamp` (a change left
+    /// them retired; a newer stamp is a re-stamp by a change since `stamp` was read).
     pub fn collect(&mut self, netdevs: &mut Netdevs, stamp: u64, now: Millis) {
         let n = self.installed.len();
         if n == 0 {
@@ -495,13 +548,17 @@ impl Offload {
             let Some(inst) = self.installed.get_mut(&k) else { continue };
             let value = steer.as_ref().and_then(|s| k.1.get(s));
             if let Some(v) = &value {
-                if let Some(d) = credit(&mut self.stats, inst, v, now) {
-                    self.port_deltas.push((k.0, *v, d));
+                if let Some(d) = credit(&mut self.stats, k.0, inst, v, now) {
+                    if let (EntryKey::Flow(fk), Some(m)) = (&k.1, self.masks.get_mut(&k.0)) {
+                        m.hit(fk.mask_id, d.packets);
+                    }
+                    self.port_deltas.push(d);
                 }
                 inst.packets = v.packets;
                 inst.bytes = v.bytes;
+                inst.generation = v.generation;
             }
-            if value.is_none() || inst.flows.is_dead() || inst.generation != stamp {
+            if value.is_none() || inst.flows.is_dead() || stamp == 0 || inst.generation < stamp {
                 if let Some(old) = self.installed.remove(&k) {
                     old.flows.entry_removed();
                 }
@@ -512,21 +569,37 @@ impl Offload {
                 }
             }
         }
+        // The most-hit masks first ([`crate::xdp_masks`]).
+        for (port, masks) in &mut self.masks {
+            let writes = masks.rank();
+            if let Some(steer) = netdevs.get_mut(port).and_then(|d| d.xdp()) {
+                if !writes.is_empty() && write_masks(steer, *port, &writes) {
+                    self.stats.mask_reorders += 1;
+                }
+            }
+        }
     }
 
     /// What the programs forwarded since the last call, for the ports' counters (`dump-ports`):
-    /// (port, packets received, bytes received, packets sent, bytes sent) per port.
+    /// (port, packets received, bytes received, packets sent, bytes sent) per port. As in the
+    /// userspace path, a decapsulated frame is received twice: on the physical port (as it
+    /// arrived) and on the tunnel port (decapsulated).
     pub fn take_port_counts(&mut self) -> BTreeMap<DpPort, (u64, u64, u64, u64)> {
         let mut counts: BTreeMap<DpPort, (u64, u64, u64, u64)> = BTreeMap::new();
-        for (in_port, v, (packets, bytes, out)) in std::mem::take(&mut self.port_deltas) {
-            let c = counts.entry(in_port).or_default();
-            c.0 += packets;
-            c.1 += bytes;
-            if v.flags & ACT_OUTPUT != 0 {
-                if let Some((port, _)) = self.ports.iter().find(|(_, p)| p.ifindex == v.out_ifindex) {
+        for d in std::mem::take(&mut self.port_deltas) {
+            let c = counts.entry(d.in_port).or_default();
+            c.0 += d.packets;
+            c.1 += d.bytes;
+            if let Some(t) = d.tnl_port {
+                let c = counts.entry(t).or_default();
+                c.0 += d.packets;
+                c.1 += d.out;
+            }
+            if d.entry.flags & ACT_OUTPUT != 0 {
+                if let Some((port, _)) = self.ports.iter().find(|(_, p)| p.ifindex == d.entry.out_ifindex) {
                     let c = counts.entry(*port).or_default();
-                    c.2 += packets;
-                    c.3 += out;
+                    c.2 += d.packets;
+                    c.3 += d.out;
                 }
             }
         }
@@ -599,9 +672,15 @@ impl Offload {
     }
 }
 
-/// Credits what an entry counted since it was last read to its megaflows; returns the
-/// (packets, bytes, bytes out) counted, if any.
-fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: Millis) -> Option<(u64, u64, u64)> {
+/// Credits what an entry of `in_port` counted since it was last read to its megaflows; returns
+/// what it counted for the ports, if anything.
+fn credit(
+    stats: &mut OffloadStats,
+    in_port: DpPort,
+    inst: &Installed,
+    v: &FlowActionsXdp,
+    now: Millis,
+) -> Option<PortDelta> {
     let dp = v.packets.saturating_sub(inst.packets);
     let db = v.bytes.saturating_sub(inst.bytes);
     if dp == 0 {
@@ -609,16 +688,17 @@ fn credit(stats: &mut OffloadStats, inst: &Installed, v: &FlowActionsXdp, now: M
     }
     inst.flows.mf.hit(dp, db, now);
     let mut out = db;
-    if let Some((inner, hlen)) = &inst.flows.inner {
-        out = db.saturating_sub(dp * hlen);
-        inner.hit(dp, out, now);
+    if let Some(inner) = &inst.flows.inner {
+        out = db.saturating_sub(dp * inner.hlen);
+        inner.mf.hit(dp, out, now);
     }
     if v.flags & ACT_TUNNEL_PUSH != 0 {
         out += dp * u64::from(v.tnl_len);
     }
     stats.packets += dp;
     stats.bytes += db;
-    Some((dp, db, out))
+    let tnl_port = inst.flows.inner.as_ref().map(|i| i.tnl_port);
+    Some(PortDelta { in_port, tnl_port, entry: *v, packets: dp, bytes: db, out })
 }
 
 /// The largest frame interface `ifindex` takes (MTU + 18, as [`crate::netdev`]'s AF_XDP
@@ -728,6 +808,37 @@ mod tests {
             out_port: out,
             actions: vec![DpAction::Output(out)],
         }))
+    }
+
+    #[test]
+    fn decapsulated_frames_count_on_the_tunnel_port_too() {
+        let bridges = vec![flowtable::bridge::Bridge::new("br0")];
+        let key = FlowKey::ZERO;
+        let x = || flowtable::xlate::xlate(&bridges, 0, &key, 0);
+        let (outer, inner) =
+            (Arc::new(Megaflow::from_xlation(&key, x(), 0)), Arc::new(Megaflow::from_xlation(&key, x(), 0)));
+        let inner = Inner { mf: Arc::clone(&inner), bridge: 0, tnl_port: DpPort(7), hlen: GRE_KEY_HLEN as u64 };
+        let inst = Installed {
+            flows: Flows { mf: Arc::clone(&outer), bridge: 0, inner: Some(inner) },
+            generation: 1,
+            packets: 0,
+            bytes: 0,
+        };
+        let v = FlowActionsXdp {
+            packets: 3,
+            bytes: 3 * 142,
+            flags: ACT_OUTPUT,
+            out_ifindex: 12,
+            ..FlowActionsXdp::default()
+        };
+        let mut o = Offload { ports: ports(), ..Offload::default() };
+        let d = credit(&mut o.stats, DpPort(1), &inst, &v, 0).unwrap();
+        o.port_deltas.push(d);
+        let counts = o.take_port_counts();
+        assert_eq!(counts[&DpPort(1)], (3, 426, 0, 0), "the physical port received the GRE frames");
+        assert_eq!(counts[&DpPort(7)], (3, 300, 0, 0), "the GRE port received them decapsulated");
+        assert_eq!(counts[&DpPort(2)], (0, 0, 3, 300), "the VM port sent them");
+        assert_eq!((outer.packets(), outer.bytes()), (3, 426));
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //
 // 1. The in-kernel fast path: cached megaflows, each projected onto the header key below (its
 //    mask in `masks`, its masked key and actions in `flows`), found by tuple-space search over
-//    at most FERROVS_MAX_MASKS masks. A frame whose masked key has an entry stamped with the
+//    at most FERROVS_MAX_MASKS masks, probed in slot order (most-hit first). A frame whose masked key has an entry stamped with the
 //    generation in `generation[0]` gets that entry's actions here (VLAN pop/push, Ethernet
 //    address rewrite, then redirect to one port or drop); the entry counts it. Userspace
 //    installs an entry when a frame hits a cached megaflow whose actions XDP can carry, and
 //    bumps the generation whenever anything that can change a translation changes, which
-//    retires every entry at once (generation 0: fast path off).
+//    retires every entry at once (generation 0: fast path off), then re-stamps with the new
+//    generation the entries whose translation did not change.
 //    GRE: an entry may instead prepend a stored outer Ethernet/IPv4/GRE header (tunnel push,
 //    completing the outer total length and header checksum per frame) and redirect to the
 //    underlay port; a GRE frame whose outer headers and inner frame have an exact entry in
@@ -88,19 +89,25 @@ struct flow_actions {
 	__u16 tnl_max;      // largest encapsulated frame the underlay port takes; larger: userspace
 	__u32 tnl_sum;      // sum of the outer IPv4 header's 16-bit words (host order), length and checksum 0
 	__u8 tnl_header[48];
+	// `flows` entries: the megaflow's mask. A hit counts only if the frame's key under it is
+	// the entry's key, so a mask slot caught mid-rewrite (the masks are reordered by hits)
+	// can make a frame miss, never take another megaflow's entry.
+	struct flow_key mask;
 };
 
-// A megaflow's key: which mask, and the header key under it.
+// A megaflow's key: which mask (its id, not its slot: slots are reordered), and the header
+// key under it.
 struct masked_key {
 	__u32 mask_id;
 	__u32 pad;
 	struct flow_key key;
 };
 
-// A mask slot (in_use 0: free).
+// A mask slot (in_use 0: free). Slots are probed in order; userspace keeps the most-hit
+// masks first.
 struct mask_slot {
 	__u32 in_use;
-	__u32 pad;
+	__u32 id;          // the mask's id: its entries' `mask_id`
 	struct flow_key mask;
 };
 
@@ -425,7 +432,7 @@ int xdp_steer(struct xdp_md *ctx)
 		if (!m || !m->in_use)
 			continue;
 		__u64 *mw = (__u64 *)&m->mask;
-		struct masked_key mk = { .mask_id = i };
+		struct masked_key mk = { .mask_id = m->id };
 		__u64 *o = (__u64 *)&mk.key;
 		o[0] = k[0] & mw[0];
 		o[1] = k[1] & mw[1];
@@ -433,6 +440,10 @@ int xdp_steer(struct xdp_md *ctx)
 		o[3] = k[3] & mw[3];
 		struct flow_actions *a = bpf_map_lookup_elem(&flows, &mk);
 		if (!a || a->generation != *gen)
+			continue;
+		__u64 *em = (__u64 *)&a->mask;
+		if ((k[0] & em[0]) != o[0] || (k[1] & em[1]) != o[1] || (k[2] & em[2]) != o[2] ||
+		    (k[3] & em[3]) != o[3])
 			continue;
 		__u64 len = end - data;
 		int verdict = execute(ctx, a);

@@ -243,12 +243,14 @@ impl XdpSteer {
 
 /// The in-kernel fast path of this port (see [`offload`]).
 impl XdpSteer {
-    /// A second handle on this port's generation, for whoever retires its entries.
+    /// A second handle on this port's generation and entries, for whoever retires (and
+    /// re-stamps) them.
     ///
     /// # Errors
-    /// Duplicating the map's descriptor failed.
+    /// Duplicating the maps' descriptors failed.
     pub fn generation_handle(&self) -> Result<Generation> {
-        Generation::from_map(self.generation.map()).map_err(|e| Error::Flows(e.to_string()))
+        Generation::from_maps(self.generation.map(), self.flows.map(), self.tnl_flows.map())
+            .map_err(|e| Error::Flows(e.to_string()))
     }
 
     /// Writes mask slot `slot` (`in_use` 0 frees it).

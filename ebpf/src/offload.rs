@@ -9,7 +9,7 @@
 //! [`FlowActionsXdp`] can carry an encapsulation header ([`ACT_TUNNEL_PUSH`], completed per
 //! frame as [`FlowActionsXdp::tunnel_push`] shows), and [`TnlKeyXdp`] keys decapsulation entries.
 
-use aya::maps::{Array, Map, MapData};
+use aya::maps::{Array, HashMap, Map, MapData};
 use std::os::fd::AsFd;
 
 /// `ACT_POP_VLAN`: remove the outer 802.1Q tag first.
@@ -68,11 +68,11 @@ pub struct FlowKeyXdp {
     pub tp_dst: [u8; 2],
 }
 
-/// A megaflow's key in the `flows` map: its mask slot and the header key under that mask.
+/// A megaflow's key in the `flows` map: its mask's id and the header key under that mask.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct MaskedKeyXdp {
-    /// Slot of the mask in the `masks` map.
+    /// Id of the mask ([`MaskXdp::id`]; not its slot: slots are reordered).
     pub mask_id: u32,
     /// Zero.
     pub pad: u32,
@@ -80,14 +80,14 @@ pub struct MaskedKeyXdp {
     pub key: FlowKeyXdp,
 }
 
-/// A slot of the `masks` map.
+/// A slot of the `masks` map (probed in slot order).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MaskXdp {
     /// 1: the program tries this mask; 0: free.
     pub in_use: u32,
-    /// Zero.
-    pub pad: u32,
+    /// The mask's id: the `mask_id` of its entries.
+    pub id: u32,
     /// The mask (1 bits are significant).
     pub mask: FlowKeyXdp,
 }
@@ -123,6 +123,9 @@ pub struct FlowActionsXdp {
     pub tnl_sum: u32,
     /// `ACT_TUNNEL_PUSH`: the outer header (the first `tnl_len` bytes).
     pub tnl_header: [u8; TNL_HEADER_MAX],
+    /// `flows` entries: the megaflow's mask; the program takes a hit only if the frame's key
+    /// under it is the entry's key (see [`FlowActionsXdp::matches`]).
+    pub mask: FlowKeyXdp,
 }
 
 impl Default for FlowActionsXdp {
@@ -141,6 +144,7 @@ impl Default for FlowActionsXdp {
             tnl_max: 0,
             tnl_sum: 0,
             tnl_header: [0; TNL_HEADER_MAX],
+            mask: FlowKeyXdp::default(),
         }
     }
 }
@@ -183,6 +187,14 @@ pub fn ip_header_sum(header: &[u8]) -> Option<u32> {
 }
 
 impl FlowActionsXdp {
+    /// Whether the program takes this `flows` entry, found under `key`, for a frame with header
+    /// key `frame`: the frame's key under the entry's own mask must be the entry's key (a torn
+    /// read of a mask slot being rewritten can only make the frame miss).
+    #[must_use]
+    pub fn matches(&self, frame: &FlowKeyXdp, key: &MaskedKeyXdp) -> bool {
+        frame.and(&self.mask) == key.key
+    }
+
     /// What the program does with `frame` for an `ACT_TUNNEL_PUSH` entry: the encapsulated
     /// frame, or None where it hands the frame to userspace (too large for `tnl_max`, or a
     /// header length it does not take).
@@ -369,10 +381,13 @@ impl TnlKeyXdp {
     }
 }
 
-/// A handle on one port's generation (a second descriptor of its `generation` map), so that
-/// whoever changes the switch can retire the port's entries without owning the port.
+/// A handle on one port's generation and entries (second descriptors of its `generation`,
+/// `flows` and `tnl_flows` maps), so that whoever changes the switch can retire the port's
+/// entries, and re-stamp those still valid, without owning the port.
 pub struct Generation {
     map: Array<MapData, u64>,
+    flows: HashMap<MapData, MaskedKeyXdp, FlowActionsXdp>,
+    tnl_flows: HashMap<MapData, TnlKeyXdp, FlowActionsXdp>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -381,12 +396,18 @@ impl std::fmt::Debug for Generation {
     }
 }
 
+/// A second descriptor of `map`.
+fn dup(map: &MapData) -> std::io::Result<MapData> {
+    let fd = map.fd().as_fd().try_clone_to_owned()?;
+    MapData::from_fd(fd).map_err(std::io::Error::other)
+}
+
 impl Generation {
-    pub(crate) fn from_map(map: &MapData) -> std::io::Result<Self> {
-        let fd = map.fd().as_fd().try_clone_to_owned()?;
-        let data = MapData::from_fd(fd).map_err(std::io::Error::other)?;
-        let map = Array::try_from(Map::Array(data)).map_err(std::io::Error::other)?;
-        Ok(Generation { map })
+    pub(crate) fn from_maps(generation: &MapData, flows: &MapData, tnl_flows: &MapData) -> std::io::Result<Self> {
+        let map = Array::try_from(Map::Array(dup(generation)?)).map_err(std::io::Error::other)?;
+        let flows = HashMap::try_from(Map::HashMap(dup(flows)?)).map_err(std::io::Error::other)?;
+        let tnl_flows = HashMap::try_from(Map::HashMap(dup(tnl_flows)?)).map_err(std::io::Error::other)?;
+        Ok(Generation { map, flows, tnl_flows })
     }
 
     /// Sets the generation (0: fast path off on this port).
@@ -404,7 +425,35 @@ impl Generation {
     pub fn get(&self) -> std::io::Result<u64> {
         self.map.get(&0, 0).map_err(std::io::Error::other)
     }
+
+    /// Stamps the megaflow entry of `key` with `generation`, counters and actions unchanged;
+    /// false when there is no such entry. Meant for entries the program ignores (stamped
+    /// with an older generation than the port's), whose counters nothing changes meanwhile.
+    ///
+    /// # Errors
+    /// The kernel's answer to the map update.
+    pub fn restamp_flow(&mut self, key: &MaskedKeyXdp, generation: u64) -> std::io::Result<bool> {
+        let Ok(mut v) = self.flows.get(key, 0) else { return Ok(false) };
+        v.generation = generation;
+        // BPF_EXIST: an entry deleted meanwhile is not brought back.
+        self.flows.insert(key, v, BPF_EXIST).map_err(std::io::Error::other)?;
+        Ok(true)
+    }
+
+    /// As [`Generation::restamp_flow`], for the decapsulation entry of `key`.
+    ///
+    /// # Errors
+    /// The kernel's answer to the map update.
+    pub fn restamp_tnl(&mut self, key: &TnlKeyXdp, generation: u64) -> std::io::Result<bool> {
+        let Ok(mut v) = self.tnl_flows.get(key, 0) else { return Ok(false) };
+        v.generation = generation;
+        self.tnl_flows.insert(key, v, BPF_EXIST).map_err(std::io::Error::other)?;
+        Ok(true)
+    }
 }
+
+/// `BPF_EXIST` (update only an existing element).
+const BPF_EXIST: u64 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -413,7 +462,8 @@ mod tests {
     #[test]
     fn layouts_match_the_c_structs() {
         assert_eq!(std::mem::size_of::<FlowKeyXdp>(), 32);
-        assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 104);
+        assert_eq!(std::mem::size_of::<FlowActionsXdp>(), 136);
+        assert_eq!(std::mem::offset_of!(FlowActionsXdp, mask), 104);
         assert_eq!(std::mem::size_of::<MaskedKeyXdp>(), 40);
         assert_eq!(std::mem::size_of::<MaskXdp>(), 40);
         assert_eq!(std::mem::size_of::<TnlKeyXdp>(), 72);
@@ -527,5 +577,22 @@ mod tests {
         let mask = FlowKeyXdp { nw_dst: [0xff, 0xff, 0xff, 0], tp_dst: [0xff, 0xff], ..FlowKeyXdp::default() };
         let m = k.and(&mask);
         assert_eq!(m, FlowKeyXdp { nw_dst: [10, 0, 0, 0], tp_dst: [0, 0x35], ..FlowKeyXdp::default() });
+    }
+
+    #[test]
+    fn a_torn_mask_cannot_make_a_frame_take_another_megaflows_entry() {
+        // The entry of megaflow nw_dst=0.0.1.2 (mask: all of nw_dst).
+        let mask = FlowKeyXdp { nw_dst: [0xff; 4], ..FlowKeyXdp::default() };
+        let key =
+            MaskedKeyXdp { mask_id: 3, pad: 0, key: FlowKeyXdp { nw_dst: [0, 0, 1, 2], ..FlowKeyXdp::default() } };
+        let e = FlowActionsXdp { mask, ..FlowActionsXdp::default() };
+        // A frame to 9.9.1.2 probed with half of that mask (a slot caught mid-rewrite) finds the
+        // entry's key, but the entry's own mask refuses it; a frame of the megaflow is taken.
+        let mut frame = FlowKeyXdp { nw_dst: [9, 9, 1, 2], ..FlowKeyXdp::default() };
+        let torn = FlowKeyXdp { nw_dst: [0, 0, 0xff, 0xff], ..FlowKeyXdp::default() };
+        assert_eq!(frame.and(&torn), key.key);
+        assert!(!e.matches(&frame, &key));
+        frame.nw_dst = [0, 0, 1, 2];
+        assert!(e.matches(&frame, &key));
     }
 }
