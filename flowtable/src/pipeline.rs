@@ -9,6 +9,7 @@
 
 use crate::action::Action;
 use crate::classifier::{Classifier, Version};
+use crate::compact_match::CompactMatch;
 use crate::flow_match::Match;
 use crate::flow_mod::{
     flags, Bucket, FlowMod, FlowModCommand, GroupMod, GroupModCommand, GroupType, GROUP_ALL, TABLE_ALL,
@@ -324,12 +325,12 @@ impl Pipeline {
             match undo {
                 Undo::Inserted(rule) => {
                     let cls = &mut self.tables[usize::from(rule.table_id)].cls;
-                    cls.remove(&rule.match_, rule.priority, v);
+                    cls.remove(&rule.match_(), rule.priority, v);
                     cls.purge(v);
                 }
                 Undo::Removed(rule) => {
                     let cls = &mut self.tables[usize::from(rule.table_id)].cls;
-                    cls.insert(rule.match_, rule.priority, rule, v);
+                    cls.insert(rule.match_(), rule.priority, rule, v);
                 }
             }
         }
@@ -408,7 +409,7 @@ impl Pipeline {
         let rule = Rule {
             table_id: fm.table_id,
             priority: fm.priority,
-            match_: fm.match_,
+            match_: CompactMatch::new(&fm.match_),
             cookie: fm.cookie,
             idle_timeout: fm.idle_timeout,
             hard_timeout: fm.hard_timeout,
@@ -438,7 +439,7 @@ impl Pipeline {
         let rule = Rule {
             table_id: old.table_id,
             priority: old.priority,
-            match_: old.match_,
+            match_: old.match_.clone(),
             cookie: fm.new_cookie.unwrap_or(old.cookie),
             idle_timeout: old.idle_timeout,
             hard_timeout: old.hard_timeout,
@@ -450,10 +451,11 @@ impl Pipeline {
             stats,
             learned_by: old.learned_by,
         };
-        table.cls.remove(&old.match_, old.priority, v);
+        let m = old.match_();
+        table.cls.remove(&m, old.priority, v);
         table.cls.purge(v);
         let rule = Arc::new(rule);
-        table.cls.insert(old.match_, old.priority, Arc::clone(&rule), v);
+        table.cls.insert(m, old.priority, Arc::clone(&rule), v);
         self.journal(|| Undo::Removed(Arc::clone(old)));
         self.journal(|| Undo::Inserted(rule));
     }
@@ -461,7 +463,7 @@ impl Pipeline {
     fn remove_rule(&mut self, rule: &Arc<Rule>, reason: RemovedReason, now: Millis) -> RemovedRule {
         let v = self.version;
         let table = &mut self.tables[usize::from(rule.table_id)];
-        table.cls.remove(&rule.match_, rule.priority, v);
+        table.cls.remove(&rule.match_(), rule.priority, v);
         table.cls.purge(v);
         self.journal(|| Undo::Removed(Arc::clone(rule)));
         RemovedRule { rule: Arc::clone(rule), reason, at: now }
