@@ -75,8 +75,8 @@ pub struct Rule {
     pub importance: u16,
     /// Flow-mod flags.
     pub flags: u16,
-    /// Actions and instructions.
-    pub actions: Vec<Action>,
+    /// Actions and instructions (one shared copy per distinct list in a pipeline).
+    pub actions: Arc<[Action]>,
     /// When the rule was added (duration and hard timeout count from here).
     pub created: Millis,
     /// When it was last modified or refreshed by `learn` (hard timeout and hard age count from

@@ -437,7 +437,7 @@ pub fn flow_stats(r: &Rule, now: u64) -> FlowStats {
         idle_age: Some(secs(now.saturating_sub(r.stats.used()))),
         hard_age: Some(secs(now.saturating_sub(r.modified()))),
         match_: r.match_(),
-        actions: r.actions.clone(),
+        actions: r.actions.to_vec(),
     }
 }
 
