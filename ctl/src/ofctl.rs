@@ -133,8 +133,8 @@ pub fn flow_line(rule: &Rule, now: u64) -> String {
         idle_age_s: Some(ms_to_s(now.saturating_sub(rule.stats.used()))),
         hard_age_s: Some(ms_to_s(now.saturating_sub(rule.modified()))),
         priority: rule.priority,
-        match_: rule.match_,
-        actions: rule.actions.clone(),
+        match_: rule.match_(),
+        actions: rule.actions.to_vec(),
     };
     format_flow_stats(&line)
 }

@@ -9,6 +9,7 @@ pub mod action;
 pub mod bridge;
 pub mod checksum;
 pub mod classifier;
+pub mod compact_match;
 pub mod extract;
 pub mod field;
 pub mod flow_match;

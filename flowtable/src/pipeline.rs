@@ -9,13 +9,14 @@
 
 use crate::action::Action;
 use crate::classifier::{Classifier, Version};
+use crate::compact_match::CompactMatch;
 use crate::flow_match::Match;
 use crate::flow_mod::{
     flags, Bucket, FlowMod, FlowModCommand, GroupMod, GroupModCommand, GroupType, GROUP_ALL, TABLE_ALL,
 };
 use crate::port::PortNo;
 use crate::rule::{Millis, RemovedReason, RemovedRule, Rule, RuleStats};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use thiserror::Error;
@@ -142,6 +143,8 @@ pub struct Pipeline {
     generation: u64,
     /// While a bundle applies: what it changed, in order.
     journal: Option<Vec<Undo>>,
+    /// One shared copy of every distinct action list the rules use (flows often share theirs).
+    action_lists: HashSet<Arc<[Action]>>,
 }
 
 impl Default for Pipeline {
@@ -159,6 +162,7 @@ impl Pipeline {
             version: 1,
             generation: 0,
             journal: None,
+            action_lists: HashSet::new(),
         }
     }
 
@@ -291,7 +295,23 @@ impl Pipeline {
         if effects.changed > 0 || !effects.removed.is_empty() {
             self.generation += 1;
         }
+        self.forget_unused_action_lists(&effects.removed);
         Ok(effects)
+    }
+
+    /// Drops the shared action lists no rule uses any more (the rules just `removed` do not
+    /// count), once there are many more lists than rules: the sweeps cost O(1) per removed
+    /// rule, amortized. A list still held by a removed rule elsewhere only stops being shared.
+    fn forget_unused_action_lists(&mut self, removed: &[RemovedRule]) {
+        if removed.is_empty() || self.action_lists.len() <= 2 * self.n_rules() + 64 {
+            return;
+        }
+        let mut held: HashMap<*const Action, usize> = HashMap::new();
+        for r in removed {
+            *held.entry(r.rule.actions.as_ptr()).or_default() += 1;
+        }
+        self.action_lists.retain(|a| Arc::strong_count(a) > 1 + held.get(&a.as_ptr()).copied().unwrap_or(0));
+        self.action_lists.shrink_to_fit();
     }
 
     /// Applies a bundle of flow-mods atomically: either all apply, or none does and the index
@@ -324,12 +344,12 @@ impl Pipeline {
             match undo {
                 Undo::Inserted(rule) => {
                     let cls = &mut self.tables[usize::from(rule.table_id)].cls;
-                    cls.remove(&rule.match_, rule.priority, v);
+                    cls.remove(&rule.match_(), rule.priority, v);
                     cls.purge(v);
                 }
                 Undo::Removed(rule) => {
                     let cls = &mut self.tables[usize::from(rule.table_id)].cls;
-                    cls.insert(rule.match_, rule.priority, rule, v);
+                    cls.insert(rule.match_(), rule.priority, rule, v);
                 }
             }
         }
@@ -386,6 +406,7 @@ impl Pipeline {
         effects: &mut ModEffects,
     ) -> Result<(), FlowModError> {
         let v = self.version;
+        let actions = intern(&mut self.action_lists, &fm.actions);
         let table = &mut self.tables[usize::from(fm.table_id)];
         let existing = table.cls.find_exact(&fm.match_, fm.priority, v).map(|e| Arc::clone(&e.value));
         if existing.is_none() {
@@ -408,13 +429,13 @@ impl Pipeline {
         let rule = Rule {
             table_id: fm.table_id,
             priority: fm.priority,
-            match_: fm.match_,
+            match_: CompactMatch::new(&fm.match_),
             cookie: fm.cookie,
             idle_timeout: fm.idle_timeout,
             hard_timeout: fm.hard_timeout,
             importance: fm.importance,
             flags: fm.flags,
-            actions: fm.actions.clone(),
+            actions,
             created: now,
             modified: AtomicU64::new(now),
             stats,
@@ -432,28 +453,30 @@ impl Pipeline {
 
     fn replace_actions(&mut self, old: &Arc<Rule>, fm: &FlowMod, now: Millis) {
         let v = self.version;
+        let actions = intern(&mut self.action_lists, &fm.actions);
         let table = &mut self.tables[usize::from(old.table_id)];
         let stats =
             if fm.flags & flags::RESET_COUNTS != 0 { Arc::new(RuleStats::new(now)) } else { Arc::clone(&old.stats) };
         let rule = Rule {
             table_id: old.table_id,
             priority: old.priority,
-            match_: old.match_,
+            match_: old.match_.clone(),
             cookie: fm.new_cookie.unwrap_or(old.cookie),
             idle_timeout: old.idle_timeout,
             hard_timeout: old.hard_timeout,
             importance: old.importance,
             flags: old.flags,
-            actions: fm.actions.clone(),
+            actions,
             created: old.created,
             modified: AtomicU64::new(now),
             stats,
             learned_by: old.learned_by,
         };
-        table.cls.remove(&old.match_, old.priority, v);
+        let m = old.match_();
+        table.cls.remove(&m, old.priority, v);
         table.cls.purge(v);
         let rule = Arc::new(rule);
-        table.cls.insert(old.match_, old.priority, Arc::clone(&rule), v);
+        table.cls.insert(m, old.priority, Arc::clone(&rule), v);
         self.journal(|| Undo::Removed(Arc::clone(old)));
         self.journal(|| Undo::Inserted(rule));
     }
@@ -461,7 +484,7 @@ impl Pipeline {
     fn remove_rule(&mut self, rule: &Arc<Rule>, reason: RemovedReason, now: Millis) -> RemovedRule {
         let v = self.version;
         let table = &mut self.tables[usize::from(rule.table_id)];
-        table.cls.remove(&rule.match_, rule.priority, v);
+        table.cls.remove(&rule.match_(), rule.priority, v);
         table.cls.purge(v);
         self.journal(|| Undo::Removed(Arc::clone(rule)));
         RemovedRule { rule: Arc::clone(rule), reason, at: now }
@@ -474,7 +497,7 @@ impl Pipeline {
             return false;
         };
         match table.cls.find_exact(&fm.match_, fm.priority, self.version) {
-            Some(e) if e.value.actions == fm.actions && e.value.cookie == fm.cookie => {
+            Some(e) if *e.value.actions == *fm.actions && e.value.cookie == fm.cookie => {
                 e.value.touch(now);
                 true
             }
@@ -494,6 +517,7 @@ impl Pipeline {
         let removed: Vec<RemovedRule> = expired.iter().map(|(r, why)| self.remove_rule(r, *why, now)).collect();
         if !removed.is_empty() {
             self.generation += 1;
+            self.forget_unused_action_lists(&removed);
         }
         removed
     }
@@ -555,6 +579,17 @@ impl Pipeline {
             }
         }
         self.generation += 1;
+        self.forget_unused_action_lists(&effects.removed);
         Ok(effects)
     }
+}
+
+/// The shared copy of `actions` in `lists`, added if new.
+fn intern(lists: &mut HashSet<Arc<[Action]>>, actions: &[Action]) -> Arc<[Action]> {
+    if let Some(a) = lists.get(actions) {
+        return Arc::clone(a);
+    }
+    let a: Arc<[Action]> = Arc::from(actions);
+    lists.insert(Arc::clone(&a));
+    a
 }

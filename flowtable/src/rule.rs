@@ -5,6 +5,7 @@
 //! megaflows that still point at the old rule keep crediting the right counters.
 
 use crate::action::Action;
+use crate::compact_match::CompactMatch;
 use crate::flow_match::Match;
 use crate::flow_mod::flags;
 use crate::port::PortNo;
@@ -62,8 +63,8 @@ pub struct Rule {
     pub table_id: u8,
     /// Priority.
     pub priority: u16,
-    /// Match.
-    pub match_: Match,
+    /// Match, in its non-zero mask words ([`Rule::match_`] rebuilds it).
+    pub(crate) match_: CompactMatch,
     /// Cookie.
     pub cookie: u64,
     /// Idle timeout in seconds (0: none).
@@ -74,8 +75,8 @@ pub struct Rule {
     pub importance: u16,
     /// Flow-mod flags.
     pub flags: u16,
-    /// Actions and instructions.
-    pub actions: Vec<Action>,
+    /// Actions and instructions (one shared copy per distinct list in a pipeline).
+    pub actions: Arc<[Action]>,
     /// When the rule was added (duration and hard timeout count from here).
     pub created: Millis,
     /// When it was last modified or refreshed by `learn` (hard timeout and hard age count from
@@ -88,6 +89,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The match.
+    pub fn match_(&self) -> Match {
+        self.match_.get()
+    }
+
     /// Whether the rule wants a flow-removed message.
     pub fn send_flow_rem(&self) -> bool {
         self.flags & flags::SEND_FLOW_REM != 0

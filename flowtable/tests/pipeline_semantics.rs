@@ -344,3 +344,26 @@ fn groups_all_select_indirect_and_delete_cascade() {
     let fx = b.pipeline.apply_group(&del, 0).unwrap();
     assert_eq!(fx.removed.len(), 1, "flows sending to a deleted group go with it");
 }
+
+#[test]
+fn rules_with_the_same_actions_share_one_list_and_keep_their_own_match() {
+    let mut b = bridge();
+    let now = 0;
+    for p in 1..=3u16 {
+        b.pipeline.apply(&FlowMod::add(0, 10, in_port(p), vec![out(4)]), now).unwrap();
+    }
+    b.pipeline.apply(&FlowMod::add(0, 10, in_port(4), vec![out(1)]), now).unwrap();
+    let rules = b.pipeline.select(0, &Match::ANY, 0, 0, PortNo::NONE, flowtable::flow_mod::GROUP_ANY);
+    let shared: Vec<_> = rules.iter().filter(|r| *r.actions == [out(4)]).collect();
+    assert_eq!(shared.len(), 3);
+    assert!(shared.windows(2).all(|w| std::sync::Arc::ptr_eq(&w[0].actions, &w[1].actions)));
+    let mut ports: Vec<u128> = rules.iter().map(|r| r.match_().get(Field::InPort).0).collect();
+    ports.sort_unstable();
+    assert_eq!(ports, vec![1, 2, 3, 4]);
+    // Replacing the actions of one rule leaves the others' untouched.
+    let mut m = FlowMod::add(0, 10, in_port(2), vec![out(3)]);
+    m.command = FlowModCommand::ModifyStrict;
+    b.pipeline.apply(&m, now).unwrap();
+    assert_eq!(outputs(&b, &key(1)), vec![104]);
+    assert_eq!(outputs(&b, &key(2)), vec![103]);
+}

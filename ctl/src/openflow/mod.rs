@@ -33,6 +33,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use transport::{Backoff, Listener, Stream, Target};
 
+/// Committed bundles of at least this many flow_mods give the memory that staged them back to
+/// the system (the C allocator keeps freed memory in the connection thread's arena otherwise).
+const TRIM_AFTER_BUNDLE: usize = 1000;
 /// How often connection threads wake up without traffic (probe checks, shutdown).
 const TICK: Duration = Duration::from_millis(100);
 /// Inactivity probe of controller connections (Open vSwitch's default 5 s).
@@ -322,6 +325,13 @@ impl Shared {
                 Effect::Request(p) => {
                     let bytes = self.answer(peer, &p);
                     peer.write(bytes);
+                    if let SwitchRequest::Bundle { mods, .. } = p.request {
+                        let staged = mods.len();
+                        drop(mods);
+                        if staged >= TRIM_AFTER_BUNDLE {
+                            release_free_memory();
+                        }
+                    }
                 }
             }
         }
@@ -755,7 +765,7 @@ impl Manager {
                     .pipeline
                     .table(0)
                     .and_then(|t| t.cls.find_exact(&Match::ANY, 0, b.pipeline.version()))
-                    .is_some_and(|e| e.value.actions == normal.actions);
+                    .is_some_and(|e| *e.value.actions == *normal.actions);
                 if is_ours {
                     let _ = b.pipeline.apply(&del, now);
                 }
@@ -765,5 +775,14 @@ impl Manager {
             state.changed();
         }
         self.fail_open.retain(|b| self.wants.contains_key(b));
+    }
+}
+
+/// Returns the free pages of every malloc arena to the system.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

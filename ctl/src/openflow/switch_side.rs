@@ -196,7 +196,7 @@ pub fn flow_removed(r: &flowtable::rule::RemovedRule) -> FlowRemoved {
         hard_timeout: r.rule.hard_timeout,
         packet_count: r.rule.stats.packets(),
         byte_count: r.rule.stats.bytes(),
-        match_: r.rule.match_,
+        match_: r.rule.match_(),
     }
 }
 
@@ -436,8 +436,8 @@ pub fn flow_stats(r: &Rule, now: u64) -> FlowStats {
         byte_count: r.stats.bytes(),
         idle_age: Some(secs(now.saturating_sub(r.stats.used()))),
         hard_age: Some(secs(now.saturating_sub(r.modified()))),
-        match_: r.match_,
-        actions: r.actions.clone(),
+        match_: r.match_(),
+        actions: r.actions.to_vec(),
     }
 }
 
