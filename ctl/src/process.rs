@@ -1,5 +1,6 @@
-//! Process plumbing for ferrovsd: daemonizing (`--detach`), the pidfile, and SIGTERM/SIGINT
-//! handling that only sets a flag. Every `unsafe` block of the ctl crate is here.
+//! Process plumbing for ferrovsd: daemonizing (`--detach`), the pidfile, SIGTERM/SIGINT
+//! handling that only sets a flag, and giving freed heap back to the system. Every `unsafe`
+//! block of the ctl crate is here.
 
 use std::io;
 use std::path::Path;
@@ -75,4 +76,14 @@ pub fn write_pidfile(path: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(path, format!("{}\n", std::process::id()))
+}
+
+/// Returns the free pages of every malloc arena to the system (after a large bundle, whose
+/// staged flow_mods the connection thread's arena would otherwise keep).
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

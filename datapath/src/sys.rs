@@ -106,6 +106,22 @@ pub fn ifindex(name: &str) -> io::Result<u32> {
     }
 }
 
+/// The name of interface `ifindex` in the current network namespace.
+pub fn ifname(ifindex: u32) -> io::Result<String> {
+    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: `name` has IF_NAMESIZE bytes, as if_indextoname requires; it writes a
+    // NUL-terminated name there or returns NULL.
+    let p = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
+    if p.is_null() {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: if_indextoname succeeded, so `name` holds a NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
+    name.to_str()
+        .map(str::to_owned)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "interface name is not UTF-8"))
+}
+
 /// Size of the `virtio_net_hdr` that prefixes every frame on a packet socket with
 /// `PACKET_VNET_HDR` (it carries checksum-offload state).
 pub const VNET_HDR_LEN: usize = 10;

@@ -704,17 +704,8 @@ fn credit(
 /// The largest frame interface `ifindex` takes (MTU + 18, as [`crate::netdev`]'s AF_XDP
 /// transmit check); 0 (no tunnel push towards it) when it cannot be read.
 fn max_frame(ifindex: u32) -> u32 {
-    let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: `name` has IF_NAMESIZE bytes, as if_indextoname requires; it writes a
-    // NUL-terminated name there or returns NULL.
-    let p = unsafe { libc::if_indextoname(ifindex, name.as_mut_ptr()) };
-    if p.is_null() {
-        return 0;
-    }
-    // SAFETY: if_indextoname succeeded, so `name` holds a NUL-terminated string.
-    let name = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) };
-    let Ok(name) = name.to_str() else { return 0 };
-    crate::sys::mtu(name).map_or(0, |m| m.saturating_add(18))
+    let Ok(name) = crate::sys::ifname(ifindex) else { return 0 };
+    crate::sys::mtu(&name).map_or(0, |m| m.saturating_add(18))
 }
 
 fn ndo_xmit(ifindex: u32) -> bool {

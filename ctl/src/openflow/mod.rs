@@ -329,7 +329,7 @@ impl Shared {
                         let staged = mods.len();
                         drop(mods);
                         if staged >= TRIM_AFTER_BUNDLE {
-                            release_free_memory();
+                            crate::process::release_free_memory();
                         }
                     }
                 }
@@ -775,14 +775,5 @@ impl Manager {
             state.changed();
         }
         self.fail_open.retain(|b| self.wants.contains_key(b));
-    }
-}
-
-/// Returns the free pages of every malloc arena to the system.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists; it takes no pointers.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
