@@ -75,6 +75,10 @@ struct Args {
     /// AF_PACKET port, to compare).
     #[arg(long, default_value = "tap")]
     ferrovs_tap_type: String,
+    /// ferrovs's in-kernel XDP fast path: `on` (its default) or `off` (the userspace path
+    /// alone: every frame through AF_XDP and the poll thread).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    ferrovs_offload: String,
 }
 
 /// One scenario's parameters.
@@ -164,6 +168,7 @@ fn real_main() -> Result<()> {
         ferrovs_dir,
         ovs_port_type: args.ovs_port_type.clone(),
         ferrovs_tap_type: args.ferrovs_tap_type.clone(),
+        ferrovs_offload: args.ferrovs_offload == "on",
     };
     sys::catch_interrupts();
     remove_stale();
@@ -297,6 +302,9 @@ fn row_command(kind: SwitchKind, scenario: &str, args: &Args) -> String {
         }
         if kind == SwitchKind::Ferrovs && scenario.starts_with("tap-") && args.ferrovs_tap_type != "tap" {
             let _ = write!(c, " --ferrovs-tap-type {}", args.ferrovs_tap_type);
+        }
+        if kind == SwitchKind::Ferrovs && args.ferrovs_offload == "off" {
+            c.push_str(" --ferrovs-offload off");
         }
     }
     c

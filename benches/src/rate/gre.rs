@@ -20,7 +20,7 @@
 //! forwarded.
 
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -232,10 +232,10 @@ impl Host {
     }
 }
 
-fn start_ferrovs(ns: &Netns, bindir: &Path, tag: &str) -> Result<Host> {
+fn start_ferrovs(ns: &Netns, opts: &SwitchOptions, tag: &str) -> Result<Host> {
     let dir = TempDir::new(&format!("gre-ferrovs-{tag}"))?;
     let log = dir.0.join("ferrovsd.log");
-    let (proc, cli) = spawn_ferrovsd(ns, bindir, &dir.0)?;
+    let (proc, cli) = spawn_ferrovsd(ns, &opts.ferrovs_dir, &dir.0, opts.ferrovs_offload)?;
     Ok(Host { procs: vec![proc], ctl: Ctl::Ferrovs { cli }, dir, log, setup: vec![] })
 }
 
@@ -392,7 +392,7 @@ pub fn measure_gre(
     for (n, tag) in ["a", "b"].into_iter().enumerate() {
         let ns = &topo.hosts[n];
         let mut h = match kind {
-            SwitchKind::Ferrovs => start_ferrovs(ns, &opts.ferrovs_dir, tag)?,
+            SwitchKind::Ferrovs => start_ferrovs(ns, opts, tag)?,
             _ => start_ovs(ns, tag)?,
         };
         let (phy, vm) = if n == 0 { ("pa", "a0") } else { ("pb", "b0") };

@@ -88,7 +88,7 @@ impl Drop for TempDir {
 /// Starts this repo's ferrovsd (from `bindir`) in `ns`, with its rundir and configuration in
 /// `dir` and its log in `dir/ferrovsd.log`, and waits until its CLI answers; returns the process
 /// and the CLI's path.
-pub(crate) fn spawn_ferrovsd(ns: &Netns, bindir: &Path, dir: &Path) -> Result<(Proc, PathBuf)> {
+pub(crate) fn spawn_ferrovsd(ns: &Netns, bindir: &Path, dir: &Path, offload: bool) -> Result<(Proc, PathBuf)> {
     let daemon = bindir.join("ferrovsd");
     let cli = bindir.join("ferrovs");
     if !daemon.exists() || !cli.exists() {
@@ -109,6 +109,10 @@ pub(crate) fn spawn_ferrovsd(ns: &Netns, bindir: &Path, dir: &Path) -> Result<(P
     let answers = || run(Command::new(&cli).arg("--rundir").arg(dir).arg("list-br")).is_ok();
     if !wait_until(Duration::from_secs(10), answers) {
         bail!("ferrovsd did not start; log:\n{}", log_tail(&log));
+    }
+    if !offload {
+        run(Command::new(&cli).arg("--rundir").arg(dir).args(["appctl", "dpif/offload", "off"]))
+            .with_context(|| format!("turning the XDP fast path off; log:\n{}", log_tail(&log)))?;
     }
     Ok((proc, cli))
 }
@@ -229,7 +233,7 @@ impl Switch {
 
     pub fn start(kind: SwitchKind, sw: &Netns, opts: &SwitchOptions) -> Result<Self> {
         match kind {
-            SwitchKind::Ferrovs => Self::ferrovs(sw, &opts.ferrovs_dir),
+            SwitchKind::Ferrovs => Self::ferrovs(sw, opts),
             SwitchKind::Ovs => Self::ovs(sw, &opts.ovs_port_type),
             SwitchKind::Kernel => Ok(Switch {
                 kind,
@@ -243,10 +247,10 @@ impl Switch {
         }
     }
 
-    fn ferrovs(sw: &Netns, bindir: &Path) -> Result<Self> {
+    fn ferrovs(sw: &Netns, opts: &SwitchOptions) -> Result<Self> {
         let dir = TempDir::new("ferrovs")?;
         let log = dir.0.join("ferrovsd.log");
-        let (proc, cli_bin) = spawn_ferrovsd(sw, bindir, &dir.0)?;
+        let (proc, cli_bin) = spawn_ferrovsd(sw, &opts.ferrovs_dir, &dir.0, opts.ferrovs_offload)?;
         let rundir = dir.0.clone();
         let mut s = Switch {
             kind: SwitchKind::Ferrovs,
@@ -505,4 +509,7 @@ pub struct SwitchOptions {
     pub ovs_port_type: String,
     /// ferrovs interface type of the VM's tap in the tap scenarios (`tap`, or `system`).
     pub ferrovs_tap_type: String,
+    /// Whether ferrovs keeps its in-kernel XDP fast path on (its default); off measures the
+    /// userspace path alone.
+    pub ferrovs_offload: bool,
 }
