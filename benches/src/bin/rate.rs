@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use benches::rate::frame::{self, udp_frame};
 use benches::rate::gre::{self, GreRun};
 use benches::rate::netns::{remove_stale, Topology, PARK};
-use benches::rate::report::{latency_percentiles, notes, table, Row};
+use benches::rate::report::{notes, table, Row, RunCounts};
 use benches::rate::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use benches::rate::sys;
 use benches::rate::tap;
@@ -557,20 +557,14 @@ fn measure(
     let softirq = softirq_seconds()? - softirq_before;
     let got = sink.read()?.since(&sink_before);
     let s0 = topo.sw.counters("s0")?;
-    let secs = g.elapsed.as_secs_f64().max(1e-9);
-    let forwarded = got.packets as f64 / secs;
-    Ok(Row {
-        gen_pps: g.frames as f64 / secs,
-        offered_pps: (s0.rx_packets - s0_before.rx_packets) as f64 / secs,
-        forwarded_pps: forwarded,
-        forwarded_bps: got.bytes as f64 * 8.0 / secs,
-        cpu_cores: sw.has_process().then_some(cpu / secs),
-        softirq_cores: Some(softirq / secs),
-        cpu_us_per_pkt: (sw.has_process() && got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
-        latency_us: latency_percentiles(&got.latency),
-        other_frames: got.other,
-        ..Row::default()
-    })
+    Ok(Row::from_run(&RunCounts {
+        elapsed: g.elapsed,
+        sent: g.frames,
+        offered: s0.rx_packets - s0_before.rx_packets,
+        got: &got,
+        cpu: sw.has_process().then_some(cpu),
+        softirq,
+    }))
 }
 
 #[cfg(test)]

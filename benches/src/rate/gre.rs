@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use super::frame::udp_frame;
 use super::netns::{ip, run, Netns, PARK};
-use super::report::{latency_percentiles, Row};
+use super::report::{Row, RunCounts};
 use super::switch::{
     cpu_ticks, log_tail, ovs_env, softirq_seconds, spawn_ferrovsd, spawn_ovs, wait_until, Proc, SwitchKind,
     SwitchOptions, TempDir,
@@ -438,20 +438,18 @@ pub fn measure_gre(
         let softirq = softirq_seconds()? - softirq_before;
         let got = sink.read()?.since(&sink_before);
         let a0 = topo.hosts[0].counters("a0")?;
-        let secs = g.elapsed.as_secs_f64().max(1e-9);
         let row = Row {
             scenario: name.clone(),
             switch: kind.name().into(),
             command: command.clone(),
-            gen_pps: g.frames as f64 / secs,
-            offered_pps: (a0.rx_packets - a0_before.rx_packets) as f64 / secs,
-            forwarded_pps: got.packets as f64 / secs,
-            forwarded_bps: got.bytes as f64 * 8.0 / secs,
-            cpu_cores: Some(cpu / secs),
-            softirq_cores: Some(softirq / secs),
-            cpu_us_per_pkt: (got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
-            latency_us: latency_percentiles(&got.latency),
-            other_frames: got.other,
+            ..Row::from_run(&RunCounts {
+                elapsed: g.elapsed,
+                sent: g.frames,
+                offered: a0.rx_packets - a0_before.rx_packets,
+                got: &got,
+                cpu: Some(cpu),
+                softirq,
+            })
         };
         eprintln!(
             "rate:   offered {:.3} Mpps, forwarded {:.3} Mpps, other frames at the sink {}",

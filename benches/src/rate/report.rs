@@ -34,7 +34,41 @@ pub struct Row {
     pub other_frames: u64,
 }
 
+/// What one timed run counted, before it becomes a [`Row`].
+#[derive(Debug)]
+pub struct RunCounts<'a> {
+    /// Length of the run.
+    pub elapsed: std::time::Duration,
+    /// Frames the generator (or the harness's VM) sent.
+    pub sent: u64,
+    /// Frames the switch's first port received.
+    pub offered: u64,
+    /// What the sink counted.
+    pub got: &'a super::xdp::SinkCounters,
+    /// The switch processes' CPU seconds (`None`: no process, the kernel forwarder).
+    pub cpu: Option<f64>,
+    /// Seconds of softirq over all CPUs.
+    pub softirq: f64,
+}
+
 impl Row {
+    /// The per-second figures of one run (scenario, switch and command left empty).
+    pub fn from_run(c: &RunCounts) -> Row {
+        let secs = c.elapsed.as_secs_f64().max(1e-9);
+        Row {
+            gen_pps: c.sent as f64 / secs,
+            offered_pps: c.offered as f64 / secs,
+            forwarded_pps: c.got.packets as f64 / secs,
+            forwarded_bps: c.got.bytes as f64 * 8.0 / secs,
+            cpu_cores: c.cpu.map(|cpu| cpu / secs),
+            softirq_cores: Some(c.softirq / secs),
+            cpu_us_per_pkt: c.cpu.filter(|_| c.got.packets > 0).map(|cpu| cpu * 1e6 / c.got.packets as f64),
+            latency_us: latency_percentiles(&c.got.latency),
+            other_frames: c.got.other,
+            ..Row::default()
+        }
+    }
+
     /// Share of the frames the generator sent that did not reach the sink.
     pub fn loss(&self) -> f64 {
         if self.gen_pps > 0.0 {

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::frame::{lat_bucket, udp_frame, LAT_BUCKETS, MAGIC};
 use super::gre::GreRun;
 use super::netns::{Topology, PARK};
-use super::report::{latency_percentiles, Row};
+use super::report::{Row, RunCounts};
 use super::switch::{softirq_seconds, Switch, SwitchKind, SwitchOptions};
 use super::sys;
 use super::xdp::{paced, GenReport, Generator, Pace, Sink, SinkCounters};
@@ -268,23 +268,22 @@ pub fn measure_tap(
         let s0 = topo.sw.counters("s0")?;
         let tap = topo.sw.counters(TAP)?;
         let secs = g.elapsed.as_secs_f64().max(1e-9);
-        let gen_pps = g.frames as f64 / secs;
         let row = Row {
             scenario: name.clone(),
             switch: kind.name().into(),
             command: command.clone(),
-            gen_pps,
-            offered_pps: match dir {
-                Direction::Rx => gen_pps,
-                Direction::Tx => (s0.rx_packets - s0_before.rx_packets) as f64 / secs,
-            },
-            forwarded_pps: got.packets as f64 / secs,
-            forwarded_bps: got.bytes as f64 * 8.0 / secs,
-            cpu_cores: Some(cpu / secs),
-            softirq_cores: Some(softirq / secs),
-            cpu_us_per_pkt: (got.packets > 0).then(|| cpu * 1e6 / got.packets as f64),
-            latency_us: latency_percentiles(&got.latency),
-            other_frames: got.other,
+            ..Row::from_run(&RunCounts {
+                elapsed: g.elapsed,
+                sent: g.frames,
+                // The VM's writes are offered as they are sent.
+                offered: match dir {
+                    Direction::Rx => g.frames,
+                    Direction::Tx => s0.rx_packets - s0_before.rx_packets,
+                },
+                got: &got,
+                cpu: Some(cpu),
+                softirq,
+            })
         };
         if *dir == Direction::Tx {
             vm_drops.push(format!(
