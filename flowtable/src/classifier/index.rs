@@ -27,6 +27,8 @@ struct FieldIndex {
     plens: u32,
     /// `by_plen[L - 1]`: the subtables with an `L`-bit prefix.
     by_plen: [u64; 32],
+    /// The subtables with a prefix on the field.
+    with_prefix: u64,
     /// The subtables with a prefix of at most [`SHORT_MAX`] bits.
     short: u64,
     /// Key word and shift of the field.
@@ -123,6 +125,7 @@ impl LookupIndex {
                 let fi = &mut ix.fields[p.field()];
                 fi.plens |= 1 << (p.plen() - 1);
                 fi.by_plen[p.plen() as usize - 1] |= bit;
+                fi.with_prefix |= bit;
                 if p.plen() <= SHORT_MAX {
                     fi.short |= bit;
                 }
@@ -162,7 +165,7 @@ impl LookupIndex {
             }
         }
         for (f, fi) in self.fields.iter().enumerate() {
-            let with = fi.of_plens(fi.plens) & alive;
+            let with = fi.with_prefix & alive;
             if with == 0 {
                 continue;
             }
