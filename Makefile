@@ -4,7 +4,7 @@ CARGO ?= cargo
 export CLANG ?= clang-19
 export LLC ?= llc-19
 
-.PHONY: all build release test test-unit test-fuzz-corpus lint fmt bench bench-rate demo deps-test deps-demo deps-bench fuzz clean
+.PHONY: all build release test test-unit test-fuzz-corpus lint fmt bench bench-rate bench-classifier demo deps-test deps-demo deps-bench fuzz clean
 
 all: build
 
@@ -38,6 +38,11 @@ RATE_OUT ?= $${CARGO_TARGET_DIR:-target}/rate.md
 bench-rate: deps-bench
 	$(CARGO) build --release --locked -p ctl -p benches --bins
 	$${CARGO_TARGET_DIR:-target}/release/rate --out $(RATE_OUT) $(RATE_ARGS)
+
+# Classifier lookup, ferrovs vs Open vSwitch's own lib/classifier.c on the same rules and keys
+# (see BENCHMARKS.md "Classifier lookup"; builds Open vSwitch's library once, from its source).
+bench-classifier: deps-bench
+	bash benches/scripts/classifier_vs_ovs.sh
 
 # Run every fuzz target for FUZZ_SECONDS each (cargo-fuzz on stable: no sanitizer).
 FUZZ_SECONDS ?= 60

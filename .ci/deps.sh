@@ -35,6 +35,10 @@ case "$what" in
     need ovs-vswitchd openvswitch-switch  # Open vSwitch userspace datapath, the comparison
     need ovsdb-tool openvswitch-common
     need_dev libbpf-dev
+    # Open vSwitch's own classifier, built from its source (benches/scripts/classifier_vs_ovs.sh).
+    need_dev openvswitch-source
+    need gcc gcc
+    need make make
     ;;
   demo)
     need clang-19 clang-19

@@ -1,7 +1,7 @@
 //! Classifier benchmarks: lookup ns at 1k, 10k and 100k rules over 1, 8 and 32 masks (hits,
 //! and misses), and inserts per second.
 
-use benches::{key_for, rule};
+use benches::{random_priority_keys, random_priority_rules, rule};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use flowtable::classifier::Classifier;
 use flowtable::{Field, FlowKey};
@@ -13,14 +13,10 @@ fn bench_lookup(c: &mut Criterion) {
     for n_rules in [1_000u32, 10_000, 100_000] {
         for n_masks in [1u32, 8, 32] {
             let mut cls = Classifier::new();
-            let rules: Vec<_> = (0..n_rules).map(|i| rule(i, n_masks)).collect();
-            for (i, m) in rules.iter().enumerate() {
-                if cls.find_exact(m, 100, 1).is_none() {
-                    cls.insert(*m, 100 + (i % 7) as u16, i, 1);
-                }
+            for (i, (m, p)) in random_priority_rules(n_rules, n_masks).into_iter().enumerate() {
+                cls.insert(m, p, i, 1);
             }
-            let keys: Vec<FlowKey> =
-                (0..1024u32).map(|i| key_for(&rules[(i as usize * 7919) % rules.len()], i)).collect();
+            let keys = random_priority_keys(n_rules, n_masks);
             let mut misses = keys.clone();
             for k in &mut misses {
                 k.set(Field::EthType, 0x86dd);

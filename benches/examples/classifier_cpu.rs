@@ -5,11 +5,23 @@
 //! up to 2x; this measures the CPU time of the looking-up thread (best of 5 passes of 300 x
 //! 1024 lookups), so that two builds can be compared in the same minute. Cases: `acl hit`,
 //! `acl miss` (the `classifier_acl` rule set), `rand hit`, `rand miss` (the `classifier` one).
+//!
+//! `classifier_cpu --export DIR` writes the rule sets (`ovs-ofctl` flow syntax) and keys
+//! (exact-flow syntax) to `DIR` instead, for `benches/ovs/classifier_ovs.c`, which runs the
+//! same measurement on Open vSwitch's classifier (`benches/scripts/classifier_vs_ovs.sh`).
+//! Both print how many keys matched and the sum of the matched priorities, which must agree.
 
-use benches::classifier_rules::{hit_keys, miss_keys, rules};
+use anyhow::Context;
+use benches::classifier_rules::{exact_flow_string, hit_keys, miss_keys, rules};
 use flowtable::classifier::Classifier;
-use flowtable::{Field, FlowKey};
+use flowtable::syntax::format_match;
+use flowtable::{Field, FlowKey, Match};
+use std::fmt::Write as _;
 use std::hint::black_box;
+use std::path::Path;
+
+const N_RULES: u32 = 100_000;
+const N_MASKS: u32 = 32;
 
 /// This thread's CPU time in nanoseconds.
 fn cpu_ns() -> u64 {
@@ -19,52 +31,104 @@ fn cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-fn run<T>(only: &str, name: &str, cls: &Classifier<T>, keys: &[FlowKey]) {
-    if !only.is_empty() && only != name {
-        return;
+/// One measured case: a rule set and the keys looked up in it.
+struct Case {
+    name: &'static str,
+    rules: Vec<(Match, u16)>,
+    keys: Vec<FlowKey>,
+}
+
+fn cases() -> [Case; 4] {
+    let acl = rules(N_RULES as usize, N_MASKS as usize, 42);
+    let rand = benches::random_priority_rules(N_RULES, N_MASKS);
+    let rand_hits = benches::random_priority_keys(N_RULES, N_MASKS);
+    let mut rand_misses = rand_hits.clone();
+    for k in &mut rand_misses {
+        k.set(Field::EthType, 0x86dd);
     }
+    [
+        Case { name: "acl hit", keys: hit_keys(&acl, 1024, 7), rules: acl.clone() },
+        Case { name: "acl miss", keys: miss_keys(1024, 9), rules: acl },
+        Case { name: "rand hit", keys: rand_hits, rules: rand.clone() },
+        Case { name: "rand miss", keys: rand_misses, rules: rand },
+    ]
+}
+
+fn run(case: &Case, cls: &Classifier<usize>) {
     let mut best = f64::MAX;
+    let (mut matched, mut priority_sum) = (0u64, 0u64);
     for _ in 0..5 {
         let start = cpu_ns();
-        let mut found = 0u64;
+        (matched, priority_sum) = (0, 0);
         for _ in 0..300 {
-            for k in keys {
+            for k in &case.keys {
                 let mut wc = FlowKey::ZERO;
-                if cls.lookup(black_box(k), 1, &mut wc).is_some() {
-                    found += 1;
+                if let Some(e) = cls.lookup(black_box(k), 1, &mut wc) {
+                    matched += 1;
+                    priority_sum += u64::from(e.priority);
                 }
                 black_box(&wc);
             }
         }
-        black_box(found);
-        best = best.min((cpu_ns() - start) as f64 / (300.0 * keys.len() as f64));
+        best = best.min((cpu_ns() - start) as f64 / (300.0 * case.keys.len() as f64));
     }
-    println!("{name}: {best:.1} ns/lookup (thread CPU time, best of 5)");
+    println!(
+        "{}: {best:.1} ns/lookup (thread CPU time, best of 5; {} of {} keys matched, priority sum {})",
+        case.name,
+        matched / 300,
+        case.keys.len(),
+        priority_sum / 300
+    );
 }
 
-fn main() {
-    let only = std::env::args().nth(1).unwrap_or_default();
-    let rs = rules(100_000, 32, 42);
-    let mut cls = Classifier::new();
-    for (i, (m, p)) in rs.iter().enumerate() {
-        cls.insert(*m, *p, i as u64, 1);
-    }
-    run(&only, "acl hit", &cls, &hit_keys(&rs, 1024, 7));
-    run(&only, "acl miss", &cls, &miss_keys(1024, 9));
-
-    let mut cls = Classifier::new();
-    let rules: Vec<_> = (0..100_000u32).map(|i| benches::rule(i, 32)).collect();
-    for (i, m) in rules.iter().enumerate() {
-        if cls.find_exact(m, 100, 1).is_none() {
-            cls.insert(*m, 100 + (i % 7) as u16, i, 1);
+/// Writes `<set>-rules.txt`, `<set>-hit.txt` and `<set>-miss.txt` for both rule sets.
+fn export(dir: &Path, cases: &[Case]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for case in cases {
+        let (set, kind) = case.name.split_once(' ').context("case names are \"<set> <kind>\"")?;
+        let mut keys = String::new();
+        for k in &case.keys {
+            writeln!(keys, "{}", exact_flow_string(k))?;
+        }
+        let path = dir.join(format!("{set}-{kind}.txt"));
+        std::fs::write(&path, keys).with_context(|| format!("writing {}", path.display()))?;
+        if kind == "hit" {
+            let mut rules = String::new();
+            for (m, p) in &case.rules {
+                writeln!(rules, "{},actions=drop", format_match(m, *p))?;
+            }
+            let path = dir.join(format!("{set}-rules.txt"));
+            std::fs::write(&path, rules).with_context(|| format!("writing {}", path.display()))?;
         }
     }
-    let keys: Vec<FlowKey> =
-        (0..1024u32).map(|i| benches::key_for(&rules[(i as usize * 7919) % rules.len()], i)).collect();
-    let mut misses = keys.clone();
-    for k in &mut misses {
-        k.set(Field::EthType, 0x86dd);
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cases = cases();
+    if let [flag, dir] = args.as_slice() {
+        if flag == "--export" {
+            return export(Path::new(dir), &cases);
+        }
     }
-    run(&only, "rand hit", &cls, &keys);
-    run(&only, "rand miss", &cls, &misses);
+    let only = args.first().map_or("", String::as_str);
+    let mut built: Option<(&str, Classifier<usize>)> = None;
+    for case in &cases {
+        if !only.is_empty() && only != case.name {
+            continue;
+        }
+        let set = case.name.split(' ').next().unwrap_or_default();
+        if built.as_ref().is_none_or(|(s, _)| *s != set) {
+            let mut cls = Classifier::new();
+            for (i, (m, p)) in case.rules.iter().enumerate() {
+                cls.insert(*m, *p, i, 1);
+            }
+            built = Some((set, cls));
+        }
+        if let Some((_, cls)) = &built {
+            run(case, cls);
+        }
+    }
+    Ok(())
 }

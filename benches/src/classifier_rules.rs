@@ -115,3 +115,22 @@ pub fn miss_keys(n: usize, seed: u64) -> Vec<FlowKey> {
         })
         .collect()
 }
+
+/// `key` in `ovs-ofctl`'s exact-flow syntax (what Open vSwitch's `parse_ofp_exact_flow`
+/// reads): the fields these generators set, each where its prerequisites hold.
+pub fn exact_flow_string(key: &FlowKey) -> String {
+    let mut m = Match::ANY;
+    for f in [Field::InPort, Field::EthDst, Field::EthType] {
+        m.set(f, key.get(f));
+    }
+    if key.get(Field::EthType) == 0x800 {
+        for f in [Field::Ipv4Src, Field::Ipv4Dst, Field::IpProto] {
+            m.set(f, key.get(f));
+        }
+        if key.get(Field::IpProto) == 6 {
+            m.set(Field::TpSrc, key.get(Field::TpSrc));
+            m.set(Field::TpDst, key.get(Field::TpDst));
+        }
+    }
+    flowtable::syntax::format_match(&m, 32768)
+}

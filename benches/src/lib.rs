@@ -32,6 +32,19 @@ pub fn key_for(m: &Match, salt: u32) -> FlowKey {
     }
     k
 }
+/// The `classifier` benchmarks' random-priority rule set: [`rule`] `0..n_rules` over
+/// `n_masks` masks, rule `i` at priority `100 + i % 7`, each (match, priority) pair once (a
+/// classifier holds one rule per pair; Open vSwitch's asserts it).
+pub fn random_priority_rules(n_rules: u32, n_masks: u32) -> Vec<(Match, u16)> {
+    let mut seen = std::collections::HashSet::new();
+    (0..n_rules).map(|i| (rule(i, n_masks), 100 + (i % 7) as u16)).filter(|r| seen.insert(*r)).collect()
+}
+
+/// 1024 keys each hitting a rule of [`random_priority_rules`]`(n_rules, n_masks)`.
+pub fn random_priority_keys(n_rules: u32, n_masks: u32) -> Vec<FlowKey> {
+    (0..1024u32).map(|i| key_for(&rule(i.wrapping_mul(7919) % n_rules, n_masks), i)).collect()
+}
+
 pub mod classifier_rules;
 pub mod neutron_agent;
 pub mod rate;
