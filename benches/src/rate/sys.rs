@@ -6,7 +6,7 @@
 //! here.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Moves the calling thread (only it) into the network namespace open at `fd`.
@@ -92,6 +92,56 @@ fn xdp_prog_test_run(
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// The `BPF_PROG_LOAD` member of `union bpf_attr`, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Debug, Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TYPE_XDP: u32 = 6;
+
+/// Whether this kernel lets us run XDP programs on live frames (the generator's mode): runs
+/// `r0 = XDP_DROP; exit` on one live frame received on `lo`. `Err` is what the kernel said:
+/// some kernels refuse live frames to root with EPERM while allowing every other BPF use.
+pub fn probe_live_frames() -> io::Result<()> {
+    // mov64 r0, 1 (XDP_DROP); exit
+    let insns: [u64; 2] = [0xb7 | (1 << 32), 0x95];
+    let license = c"GPL";
+    let attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_XDP,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        ..ProgLoadAttr::default()
+    };
+    // SAFETY: `attr` is a properly laid out, zero-padded prefix of union bpf_attr whose size we
+    // pass; the kernel reads `insns` (`insn_cnt` of them) and the NUL-terminated `license`, both
+    // live for the whole call, and returns a new descriptor or -1.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_bpf, BPF_PROG_LOAD, std::ptr::from_ref(&attr), size_of::<ProgLoadAttr>() as u32)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor to us, and nothing else owns it.
+    let prog = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    let frame = [0u8; 60];
+    xdp_live_frames(prog.as_fd(), 1, &frame, 1, 1)
 }
 
 /// Runs the XDP program `prog` `repeat` times on live frames initialised from `frame`, as if
