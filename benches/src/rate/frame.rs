@@ -85,6 +85,24 @@ pub fn bucket_bounds(b: usize) -> (u64, u64) {
     (lo, lo + (1u64 << shift) - 1)
 }
 
+/// Flows per IPv4 source address (as `xdp_gen`'s `FLOWS_PER_SADDR`).
+const FLOWS_PER_SADDR: u32 = 60_000;
+
+/// What `xdp_gen` does to each frame, for the AF_PACKET generator: stamps frame number `seq`
+/// of a run over `nflows` flows (UDP source port, IPv4 source, checksum), the magic, the flow
+/// and `now_ns` (CLOCK_MONOTONIC, as `bpf_ktime_get_ns`). `f` is a [`udp_frame`].
+pub fn stamp(f: &mut [u8], seq: u64, nflows: u32, now_ns: u64) {
+    let flow = if nflows > 1 { (seq % u64::from(nflows)) as u32 } else { 0 };
+    f[34..36].copy_from_slice(&((1024 + flow % FLOWS_PER_SADDR) as u16).to_be_bytes());
+    f[26..30].copy_from_slice(&(0x0a01_0001 + flow / FLOWS_PER_SADDR).to_be_bytes());
+    f[24..26].fill(0);
+    let csum = ipv4_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&csum.to_be_bytes());
+    f[42..46].copy_from_slice(&MAGIC.to_ne_bytes());
+    f[46..50].copy_from_slice(&flow.to_ne_bytes());
+    f[50..58].copy_from_slice(&now_ns.to_ne_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +134,18 @@ mod tests {
         }
         assert_eq!(bucket_bounds(lat_bucket(1000)), (960, 1023));
         assert!(lat_bucket(u64::MAX) < LAT_BUCKETS);
+    }
+
+    #[test]
+    fn stamp_writes_what_xdp_gen_writes() {
+        let mut f = udp_frame(64, [2; 6], [4; 6]).unwrap();
+        stamp(&mut f, 60_005, 120_000, 42);
+        assert_eq!(u16::from_be_bytes([f[34], f[35]]), 1024 + 5);
+        assert_eq!(f[26..30], [10, 1, 0, 2]);
+        let csum = u16::from_be_bytes([f[24], f[25]]);
+        f[24..26].fill(0);
+        assert_eq!(ipv4_checksum(&f[14..34]), csum);
+        assert_eq!(u32::from_ne_bytes(f[46..50].try_into().unwrap()), 60_005);
+        assert_eq!(u64::from_ne_bytes(f[50..58].try_into().unwrap()), 42);
     }
 }

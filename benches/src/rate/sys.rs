@@ -1,6 +1,7 @@
 //! The system calls of the packet-rate harness that neither std nor aya wrap: entering a network
 //! namespace from one thread (`setns`), `BPF_PROG_RUN` of an XDP program in live-frames mode
-//! (kernel >= 5.18; aya 0.13 has no wrapper), SIGINT/SIGTERM to a flag so that the guards clean
+//! (kernel >= 5.18; aya 0.13 has no wrapper) and the AF_PACKET sender used where a kernel refuses
+//! live frames, SIGINT/SIGTERM to a flag so that the guards clean
 //! up, the clock tick of /proc/<pid>/stat, and the "VM" end of a tap device (create it on
 //! /dev/net/tun, write and read frames, CLOCK_MONOTONIC). Every `unsafe` block of the harness is
 //! here.
@@ -292,4 +293,57 @@ pub fn monotonic_ns() -> u64 {
     // SAFETY: ts is a valid timespec for clock_gettime to write.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &raw mut ts) };
     (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
+/// An AF_PACKET socket that sends whole Ethernet frames out of one interface (the generator's
+/// mode where the kernel refuses live frames: see [`probe_live_frames`]). Protocol 0: it
+/// receives nothing.
+#[derive(Debug)]
+pub struct PacketTx {
+    fd: OwnedFd,
+    to: libc::sockaddr_ll,
+}
+
+impl PacketTx {
+    /// A socket sending out of `ifindex` (in the calling thread's network namespace).
+    pub fn new(ifindex: u32) -> io::Result<Self> {
+        // SAFETY: socket takes three integers and returns a new descriptor or -1.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just returned this descriptor to us, and nothing else owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: sockaddr_ll is a plain C struct for which all-zero is a valid value.
+        let mut to: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        to.sll_family = libc::AF_PACKET as u16;
+        to.sll_ifindex = ifindex as i32;
+        to.sll_halen = 6;
+        Ok(PacketTx { fd, to })
+    }
+
+    /// Sends `frame` (from its Ethernet header on); `Ok(false)` if the queue was full (ENOBUFS).
+    pub fn send(&self, frame: &[u8]) -> io::Result<bool> {
+        // SAFETY: `frame` is valid for reads of its length and `self.to` is a sockaddr_ll of the
+        // size passed; the kernel copies both during the call and keeps neither.
+        let rc = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                std::ptr::from_ref(&self.to).cast(),
+                size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        if rc >= 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOBUFS) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    }
 }

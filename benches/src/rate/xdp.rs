@@ -11,7 +11,7 @@ use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use super::frame::LAT_BUCKETS;
+use super::frame::{stamp, LAT_BUCKETS};
 use super::netns::Netns;
 use super::sys;
 
@@ -180,7 +180,11 @@ pub struct GenReport {
 pub struct Generator {
     bpf: Ebpf,
     frame: Vec<u8>,
+    nflows: u32,
     cpu: Option<usize>,
+    /// Whether the kernel runs XDP on live frames; if not, frames go out through AF_PACKET,
+    /// stamped in userspace as `xdp_gen` stamps them (slower: the run is generator-bound).
+    live: bool,
 }
 
 /// Frames per BPF_PROG_RUN call when running flat out (a few ms per call).
@@ -200,7 +204,17 @@ impl Generator {
     pub fn new(frame: Vec<u8>, nflows: u32, ns: &Netns, park: &str) -> Result<Self> {
         let mut bpf = load(nflows.max(1))?;
         attach(ns, load_xdp(&mut bpf, "xdp_gen")?, park)?;
-        Ok(Generator { bpf, frame, cpu: None })
+        let live = match sys::probe_live_frames() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "rate: this kernel refuses BPF_PROG_RUN on live frames ({e}): the generator sends \
+                     through AF_PACKET instead, so rates are bound by it"
+                );
+                false
+            }
+        };
+        Ok(Generator { bpf, frame, nflows: nflows.max(1), cpu: None, live })
     }
 
     /// Runs the generator on this CPU only (with it the softirq work its frames cause on the
@@ -215,10 +229,13 @@ impl Generator {
         let prog: &Xdp = self.bpf.program("xdp_gen").context("no xdp_gen")?.try_into().context("not XDP")?;
         let fd = prog.fd().context("xdp_gen not loaded")?.as_fd();
         let frame = &self.frame;
-        let cpu = self.cpu;
+        let (cpu, live, nflows) = (self.cpu, self.live, self.nflows);
         ns.enter(move || {
             if let Some(c) = cpu {
                 sys::pin_to_cpu(c).with_context(|| format!("pinning the generator to CPU {c}"))?;
+            }
+            if !live {
+                return packet_tx(ifindex, frame, nflows, duration, pace, burst);
             }
             paced(duration, pace, burst, FLAT_OUT_CALL, |n| {
                 match sys::xdp_live_frames(fd, ifindex, frame, n, n.min(BATCH)) {
@@ -229,4 +246,29 @@ impl Generator {
             })
         })
     }
+}
+
+/// Frames per [`paced`] step of the AF_PACKET generator when running flat out.
+const PACKET_TX_CALL: u32 = 256;
+
+/// The generator where live frames are refused: each frame stamped as `xdp_gen` stamps it and
+/// sent out of `ifindex` through AF_PACKET (a full transmit queue counts the frame as not sent).
+fn packet_tx(ifindex: u32, frame: &[u8], nflows: u32, duration: Duration, pace: Pace, burst: u32) -> Result<GenReport> {
+    let tx = sys::PacketTx::new(ifindex).context("AF_PACKET socket for the generator")?;
+    let mut f = frame.to_vec();
+    let mut seq = 0u64;
+    paced(duration, pace, burst, PACKET_TX_CALL, |n| {
+        let mut sent = 0;
+        for _ in 0..n {
+            stamp(&mut f, seq, nflows, sys::monotonic_ns());
+            seq += 1;
+            match tx.send(&f) {
+                Ok(true) => sent += 1,
+                Ok(false) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Ok(None),
+                Err(e) => return Err(e).context("AF_PACKET send of a generated frame"),
+            }
+        }
+        Ok(Some(sent))
+    })
 }
