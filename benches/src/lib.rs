@@ -32,6 +32,7 @@ pub fn key_for(m: &Match, salt: u32) -> FlowKey {
     }
     k
 }
+
 /// The `classifier` benchmarks' random-priority rule set: [`rule`] `0..n_rules` over
 /// `n_masks` masks, rule `i` at priority `100 + i % 7`, each (match, priority) pair once (a
 /// classifier holds one rule per pair; Open vSwitch's asserts it).

@@ -1,10 +1,9 @@
 //! The system calls of the packet-rate harness that neither std nor aya wrap: entering a network
 //! namespace from one thread (`setns`), `BPF_PROG_RUN` of an XDP program in live-frames mode
-//! (kernel >= 5.18; aya 0.13 has no wrapper) and the AF_PACKET sender used where a kernel refuses
-//! live frames, SIGINT/SIGTERM to a flag so that the guards clean
-//! up, the clock tick of /proc/<pid>/stat, and the "VM" end of a tap device (create it on
-//! /dev/net/tun, write and read frames, CLOCK_MONOTONIC). Every `unsafe` block of the harness is
-//! here.
+//! (kernel >= 5.18; aya 0.13 has no wrapper) and the AF_PACKET sender used where a kernel
+//! refuses live frames, SIGINT/SIGTERM to a flag so that the guards clean up, the clock tick of
+//! /proc/<pid>/stat, and the "VM" end of a tap device (create it on /dev/net/tun, write and read
+//! frames, CLOCK_MONOTONIC). Every `unsafe` block of the harness is here.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

@@ -9,6 +9,7 @@ use aya::maps::{DevMap, MapData, PerCpuArray};
 use aya::programs::{Xdp, XdpFlags};
 use aya::{Ebpf, EbpfLoader};
 use std::os::fd::AsFd;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::frame::{stamp, LAT_BUCKETS};
@@ -204,17 +205,7 @@ impl Generator {
     pub fn new(frame: Vec<u8>, nflows: u32, ns: &Netns, park: &str) -> Result<Self> {
         let mut bpf = load(nflows.max(1))?;
         attach(ns, load_xdp(&mut bpf, "xdp_gen")?, park)?;
-        let live = match sys::probe_live_frames() {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!(
-                    "rate: this kernel refuses BPF_PROG_RUN on live frames ({e}): the generator sends \
-                     through AF_PACKET instead, so rates are bound by it"
-                );
-                false
-            }
-        };
-        Ok(Generator { bpf, frame, nflows: nflows.max(1), cpu: None, live })
+        Ok(Generator { bpf, frame, nflows: nflows.max(1), cpu: None, live: kernel_runs_live_frames() })
     }
 
     /// Runs the generator on this CPU only (with it the softirq work its frames cause on the
@@ -246,6 +237,22 @@ impl Generator {
             })
         })
     }
+}
+
+/// Whether this kernel runs XDP on live frames: probed once per process (every scenario makes
+/// a generator), saying on stderr when it does not.
+fn kernel_runs_live_frames() -> bool {
+    static LIVE: OnceLock<bool> = OnceLock::new();
+    *LIVE.get_or_init(|| match sys::probe_live_frames() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!(
+                "rate: this kernel refuses BPF_PROG_RUN on live frames ({e}): the generator sends through \
+                 AF_PACKET instead, so rates are bound by it"
+            );
+            false
+        }
+    })
 }
 
 /// Frames per [`paced`] step of the AF_PACKET generator when running flat out.
