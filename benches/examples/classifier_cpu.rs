@@ -31,37 +31,47 @@ fn cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// One measured case: a rule set and the keys looked up in it.
-struct Case {
+/// One rule set and the keys of its two cases, `<name> hit` and `<name> miss`.
+struct RuleSet {
     name: &'static str,
     rules: Vec<(Match, u16)>,
-    keys: Vec<FlowKey>,
+    hit: Vec<FlowKey>,
+    miss: Vec<FlowKey>,
 }
 
-fn cases() -> [Case; 4] {
+impl RuleSet {
+    /// The set's cases: (kind, keys).
+    fn cases(&self) -> [(&'static str, &[FlowKey]); 2] {
+        [("hit", &self.hit), ("miss", &self.miss)]
+    }
+}
+
+fn rule_sets() -> [RuleSet; 2] {
     let acl = rules(N_RULES as usize, N_MASKS as usize, 42);
-    let rand = benches::random_priority_rules(N_RULES, N_MASKS);
     let rand_hits = benches::random_priority_keys(N_RULES, N_MASKS);
     let mut rand_misses = rand_hits.clone();
     for k in &mut rand_misses {
         k.set(Field::EthType, 0x86dd);
     }
     [
-        Case { name: "acl hit", keys: hit_keys(&acl, 1024, 7), rules: acl.clone() },
-        Case { name: "acl miss", keys: miss_keys(1024, 9), rules: acl },
-        Case { name: "rand hit", keys: rand_hits, rules: rand.clone() },
-        Case { name: "rand miss", keys: rand_misses, rules: rand },
+        RuleSet { name: "acl", hit: hit_keys(&acl, 1024, 7), miss: miss_keys(1024, 9), rules: acl },
+        RuleSet {
+            name: "rand",
+            rules: benches::random_priority_rules(N_RULES, N_MASKS),
+            hit: rand_hits,
+            miss: rand_misses,
+        },
     ]
 }
 
-fn run(case: &Case, cls: &Classifier<usize>) {
+fn run(case: &str, keys: &[FlowKey], cls: &Classifier<usize>) {
     let mut best = f64::MAX;
     let (mut matched, mut priority_sum) = (0u64, 0u64);
     for _ in 0..5 {
         let start = cpu_ns();
         (matched, priority_sum) = (0, 0);
         for _ in 0..300 {
-            for k in &case.keys {
+            for k in keys {
                 let mut wc = FlowKey::ZERO;
                 if let Some(e) = cls.lookup(black_box(k), 1, &mut wc) {
                     matched += 1;
@@ -70,35 +80,35 @@ fn run(case: &Case, cls: &Classifier<usize>) {
                 black_box(&wc);
             }
         }
-        best = best.min((cpu_ns() - start) as f64 / (300.0 * case.keys.len() as f64));
+        best = best.min((cpu_ns() - start) as f64 / (300.0 * keys.len() as f64));
     }
     println!(
-        "{}: {best:.1} ns/lookup (thread CPU time, best of 5; {} of {} keys matched, priority sum {})",
-        case.name,
+        "{case}: {best:.1} ns/lookup (thread CPU time, best of 5; {} of {} keys matched, priority sum {})",
         matched / 300,
-        case.keys.len(),
+        keys.len(),
         priority_sum / 300
     );
 }
 
-/// Writes `<set>-rules.txt`, `<set>-hit.txt` and `<set>-miss.txt` for both rule sets.
-fn export(dir: &Path, cases: &[Case]) -> anyhow::Result<()> {
+/// Writes `<set>-rules.txt`, `<set>-hit.txt` and `<set>-miss.txt` for every rule set.
+fn export(dir: &Path, sets: &[RuleSet]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for case in cases {
-        let (set, kind) = case.name.split_once(' ').context("case names are \"<set> <kind>\"")?;
-        let mut keys = String::new();
-        for k in &case.keys {
-            writeln!(keys, "{}", exact_flow_string(k))?;
+    let write = |name: String, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    };
+    for set in sets {
+        let mut rules = String::new();
+        for (m, p) in &set.rules {
+            writeln!(rules, "{},actions=drop", format_match(m, *p))?;
         }
-        let path = dir.join(format!("{set}-{kind}.txt"));
-        std::fs::write(&path, keys).with_context(|| format!("writing {}", path.display()))?;
-        if kind == "hit" {
-            let mut rules = String::new();
-            for (m, p) in &case.rules {
-                writeln!(rules, "{},actions=drop", format_match(m, *p))?;
+        write(format!("{}-rules.txt", set.name), rules)?;
+        for (kind, keys) in set.cases() {
+            let mut text = String::new();
+            for k in keys {
+                writeln!(text, "{}", exact_flow_string(k))?;
             }
-            let path = dir.join(format!("{set}-rules.txt"));
-            std::fs::write(&path, rules).with_context(|| format!("writing {}", path.display()))?;
+            write(format!("{}-{kind}.txt", set.name), text)?;
         }
     }
     Ok(())
@@ -106,28 +116,29 @@ fn export(dir: &Path, cases: &[Case]) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cases = cases();
+    let sets = rule_sets();
     if let [flag, dir] = args.as_slice() {
         if flag == "--export" {
-            return export(Path::new(dir), &cases);
+            return export(Path::new(dir), &sets);
         }
     }
     let only = args.first().map_or("", String::as_str);
-    let mut built: Option<(&str, Classifier<usize>)> = None;
-    for case in &cases {
-        if !only.is_empty() && only != case.name {
+    for set in &sets {
+        let cases: Vec<(String, &[FlowKey])> = set
+            .cases()
+            .into_iter()
+            .map(|(kind, keys)| (format!("{} {kind}", set.name), keys))
+            .filter(|(case, _)| only.is_empty() || only == case)
+            .collect();
+        if cases.is_empty() {
             continue;
         }
-        let set = case.name.split(' ').next().unwrap_or_default();
-        if built.as_ref().is_none_or(|(s, _)| *s != set) {
-            let mut cls = Classifier::new();
-            for (i, (m, p)) in case.rules.iter().enumerate() {
-                cls.insert(*m, *p, i, 1);
-            }
-            built = Some((set, cls));
+        let mut cls = Classifier::new();
+        for (i, (m, p)) in set.rules.iter().enumerate() {
+            cls.insert(*m, *p, i, 1);
         }
-        if let Some((_, cls)) = &built {
-            run(case, cls);
+        for (case, keys) in cases {
+            run(&case, keys, &cls);
         }
     }
     Ok(())
